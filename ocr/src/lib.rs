@@ -1,0 +1,1 @@
+//! Reads the League of Legends post-game scoreboard (issue "ocr/").

@@ -1,0 +1,496 @@
+//! The `lol-ocr` contract: what the OCR pipeline is asked ([`OcrJobInput`]) and what it answers
+//! ([`OcrJobOutput`]). The extract worker builds the same input, so any stored job can be
+//! replayed with `lol-ocr extract --input`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::bounded::bounded;
+use crate::contract::contract;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OcrJobInput {
+    pub job_id: Uuid,
+    pub s3: S3Location,
+    pub roi_profile: RoiProfile,
+    #[serde(rename = "match")]
+    pub teams: MatchTeams,
+    pub friend_dictionary: Vec<FriendEntry>,
+    pub options: OcrOptions,
+}
+
+contract!(OcrJobInput, "ocr_job_input");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Location {
+    pub bucket: String,
+    pub key: String,
+    pub region: String,
+}
+
+/// Layout profiles the pipeline knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RoiProfile {
+    /// The 2026 client's post-game scoreboard.
+    #[serde(rename = "LOL_ENDSCREEN_V1")]
+    LolEndscreenV1,
+}
+
+impl fmt::Display for RoiProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RoiProfile::LolEndscreenV1 => "LOL_ENDSCREEN_V1",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MatchTeams {
+    pub team_a: Team,
+    pub team_b: Team,
+}
+
+/// Up to five distinct friend ids (guests are not listed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<Uuid>", into = "Vec<Uuid>")]
+pub struct Team(Vec<Uuid>);
+
+impl Team {
+    pub const MAX_PLAYERS: usize = 5;
+
+    pub fn friend_ids(&self) -> &[Uuid] {
+        &self.0
+    }
+}
+
+impl TryFrom<Vec<Uuid>> for Team {
+    type Error = String;
+
+    fn try_from(ids: Vec<Uuid>) -> Result<Self, Self::Error> {
+        if ids.len() > Self::MAX_PLAYERS {
+            return Err(format!(
+                "a team has at most {} players, got {}",
+                Self::MAX_PLAYERS,
+                ids.len()
+            ));
+        }
+        if let Some(duplicate) = ids
+            .iter()
+            .enumerate()
+            .find(|(i, id)| ids[..*i].contains(id))
+        {
+            return Err(format!("friend {} is listed twice", duplicate.1));
+        }
+        Ok(Team(ids))
+    }
+}
+
+impl From<Team> for Vec<Uuid> {
+    fn from(team: Team) -> Self {
+        team.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FriendEntry {
+    pub friend_id: Uuid,
+    /// Current Riot IDs.
+    pub primary: Vec<RiotId>,
+    /// Older or short game names.
+    pub secondary: Vec<String>,
+}
+
+/// `gameName#tagLine`: a game name of 1–16 characters and a tag of 2–5 (Hangul tags can be 2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RiotId {
+    game_name: String,
+    tag_line: String,
+}
+
+impl RiotId {
+    pub fn game_name(&self) -> &str {
+        &self.game_name
+    }
+
+    pub fn tag_line(&self) -> &str {
+        &self.tag_line
+    }
+}
+
+impl TryFrom<String> for RiotId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let Some((game_name, tag_line)) = text.split_once('#') else {
+            return Err(format!("{text:?} is not gameName#tagLine"));
+        };
+        let name_chars = game_name.chars().count();
+        let tag_chars = tag_line.chars().count();
+        if !(1..=16).contains(&name_chars)
+            || !(2..=5).contains(&tag_chars)
+            || tag_line.contains('#')
+        {
+            return Err(format!(
+                "{text:?} is not gameName#tagLine (name 1-16, tag 2-5 characters)"
+            ));
+        }
+        Ok(RiotId {
+            game_name: game_name.to_owned(),
+            tag_line: tag_line.to_owned(),
+        })
+    }
+}
+
+impl From<RiotId> for String {
+    fn from(id: RiotId) -> Self {
+        id.to_string()
+    }
+}
+
+impl fmt::Display for RiotId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.game_name, self.tag_line)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OcrOptions {
+    pub top_k: TopK,
+    pub min_score_full: Percent,
+    pub min_score_name_only: Percent,
+}
+
+bounded!(
+    /// How many candidates to report per row.
+    TopK(u8 as "u8"), 1, 10
+);
+bounded!(
+    /// A fuzzy-match score on rapidfuzz's 0..=100 scale.
+    Percent(f64 as "f64"), 0.0, 100.0
+);
+bounded!(
+    /// A confidence or OCR score in 0..=1.
+    Unit(f64 as "f64"), 0.0, 1.0
+);
+bounded!(
+    /// A table row, top to bottom.
+    RowIndex(u8 as "u8"), 0, 4
+);
+bounded!(
+    /// How many rows of one team were found on one side.
+    RowCount(u8 as "u8"), 0, 5
+);
+
+/// The pipeline's answer: a reading, or the reason there is none.
+///
+/// On the wire it is one flat object with a `status` field ([`WireOutput`]); serde's internally
+/// tagged enums would lose the path of a bad field, and every rejection must name its field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "WireOutput", into = "WireOutput")]
+pub enum OcrJobOutput {
+    Done(OcrReading),
+    Failed(OcrFailure),
+}
+
+impl OcrJobOutput {
+    pub fn job_id(&self) -> Uuid {
+        match self {
+            OcrJobOutput::Done(reading) => reading.job_id,
+            OcrJobOutput::Failed(failure) => failure.job_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WireOutput {
+    job_id: Uuid,
+    status: Status,
+    model: ModelInfo,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "present_or_null"
+    )]
+    winner_side: Option<Option<Side>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "present_or_null"
+    )]
+    team_a_side: Option<Option<Side>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    confidence: Option<Confidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ocr: Option<OcrTexts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parsed: Option<ParsedRows>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    matching: Option<Vec<RowMatch>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    team_a_side_evidence: Option<TeamASideEvidence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unmatched: Option<Vec<UnmatchedRow>>,
+    timings: BTreeMap<String, f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<OcrError>,
+}
+
+/// `winnerSide` may be `null` but must be present when `status` is `done`: the outer `Option`
+/// says whether the field was there, the inner one whether it was `null`.
+mod present_or_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Side;
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Option<Side>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.flatten().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<Side>>, D::Error> {
+        Option::<Side>::deserialize(deserializer).map(Some)
+    }
+}
+
+impl TryFrom<WireOutput> for OcrJobOutput {
+    type Error = String;
+
+    fn try_from(wire: WireOutput) -> Result<Self, Self::Error> {
+        fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
+            value.ok_or_else(|| format!("{field} is required when status is done"))
+        }
+        match wire.status {
+            Status::Done => {
+                if wire.error.is_some() {
+                    return Err("error must be absent when status is done".to_owned());
+                }
+                Ok(OcrJobOutput::Done(OcrReading {
+                    job_id: wire.job_id,
+                    model: wire.model,
+                    winner_side: required(wire.winner_side, "winnerSide")?,
+                    team_a_side: required(wire.team_a_side, "teamASide")?,
+                    confidence: required(wire.confidence, "confidence")?,
+                    ocr: required(wire.ocr, "ocr")?,
+                    parsed: required(wire.parsed, "parsed")?,
+                    matching: required(wire.matching, "matching")?,
+                    team_a_side_evidence: required(wire.team_a_side_evidence, "teamASideEvidence")?,
+                    unmatched: required(wire.unmatched, "unmatched")?,
+                    timings: wire.timings,
+                }))
+            }
+            Status::Failed => Ok(OcrJobOutput::Failed(OcrFailure {
+                job_id: wire.job_id,
+                model: wire.model,
+                error: wire
+                    .error
+                    .ok_or("error is required when status is failed")?,
+                timings: wire.timings,
+            })),
+        }
+    }
+}
+
+impl From<OcrJobOutput> for WireOutput {
+    fn from(output: OcrJobOutput) -> Self {
+        match output {
+            OcrJobOutput::Done(reading) => WireOutput {
+                job_id: reading.job_id,
+                status: Status::Done,
+                model: reading.model,
+                winner_side: Some(reading.winner_side),
+                team_a_side: Some(reading.team_a_side),
+                confidence: Some(reading.confidence),
+                ocr: Some(reading.ocr),
+                parsed: Some(reading.parsed),
+                matching: Some(reading.matching),
+                team_a_side_evidence: Some(reading.team_a_side_evidence),
+                unmatched: Some(reading.unmatched),
+                timings: reading.timings,
+                error: None,
+            },
+            OcrJobOutput::Failed(failure) => WireOutput {
+                job_id: failure.job_id,
+                status: Status::Failed,
+                model: failure.model,
+                winner_side: None,
+                team_a_side: None,
+                confidence: None,
+                ocr: None,
+                parsed: None,
+                matching: None,
+                team_a_side_evidence: None,
+                unmatched: None,
+                timings: failure.timings,
+                error: Some(failure.error),
+            },
+        }
+    }
+}
+
+contract!(OcrJobOutput, "ocr_job_output");
+
+/// `blue` is TEAM 1 (the upper table, the capturer's team); `red` is TEAM 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Blue,
+    Red,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelInfo {
+    pub engine: String,
+    pub versions: BTreeMap<String, String>,
+    pub profile: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcrReading {
+    pub job_id: Uuid,
+    pub model: ModelInfo,
+    pub winner_side: Option<Side>,
+    pub team_a_side: Option<Side>,
+    pub confidence: Confidence,
+    pub ocr: OcrTexts,
+    pub parsed: ParsedRows,
+    pub matching: Vec<RowMatch>,
+    pub team_a_side_evidence: TeamASideEvidence,
+    pub unmatched: Vec<UnmatchedRow>,
+    /// Milliseconds per pipeline step.
+    pub timings: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcrFailure {
+    pub job_id: Uuid,
+    pub model: ModelInfo,
+    pub error: OcrError,
+    pub timings: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Confidence {
+    pub winner: Unit,
+    pub team_a_side: Unit,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OcrTexts {
+    pub winner_text_candidates: Vec<TextCandidate>,
+    pub blue_text_candidates: Vec<TextCandidate>,
+    pub red_text_candidates: Vec<TextCandidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextCandidate {
+    pub text: String,
+    pub score: Unit,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParsedRows {
+    pub blue: Vec<ParsedRow>,
+    pub red: Vec<ParsedRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ParsedRow {
+    pub row: RowIndex,
+    pub raw: String,
+    pub game_name: String,
+    pub tag_line: Option<String>,
+    pub confidence: Unit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MatchMethod {
+    Full,
+    NameOnly,
+    Alias,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RowMatch {
+    pub side: Side,
+    pub row: RowIndex,
+    pub raw: String,
+    pub friend_id: Option<Uuid>,
+    pub score: Percent,
+    pub method: Option<MatchMethod>,
+    pub candidates: Vec<OcrCandidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OcrCandidate {
+    pub friend_id: Uuid,
+    pub score: Percent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TeamASideEvidence {
+    pub count_a_blue: RowCount,
+    pub count_a_red: RowCount,
+    pub count_b_blue: RowCount,
+    pub count_b_red: RowCount,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnmatchedRow {
+    pub side: Side,
+    pub row: RowIndex,
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcrError {
+    pub code: OcrErrorCode,
+    pub message: String,
+}
+
+/// Why the pipeline gave no reading. Every code but `DOWNLOAD_FAILED` and `OCR_ENGINE_ERROR`
+/// is permanent: running the same job again gives the same answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OcrErrorCode {
+    InvalidInput,
+    UnknownRoiProfile,
+    ImageNotFound,
+    DownloadFailed,
+    NotAnImage,
+    ImageTooLarge,
+    NotAScoreboard,
+    OcrEngineError,
+}
