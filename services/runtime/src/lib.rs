@@ -1,1 +1,32 @@
+//! The shared runtime of the game-night workers: everything that touches JetStream lives here,
+//! so a service is a typed [`Task`] (payload, handler, failure classification, policy) plus its
+//! configuration.
+//!
+//! | module | guarantee |
+//! |---|---|
+//! | [`provision`] | streams and durable consumers exist with the documented settings; drift is reconciled |
+//! | [`worker`] | at most `WORKER_CONCURRENCY` jobs in flight, pulled only when a slot is free |
+//! | [`retry_policy`] | retryable failures come back after an exponential, jittered delay |
+//! | [`dead_letter`] | a terminated message is first copied, with why, to the dead-letter stream |
+//! | [`shutdown`] | SIGTERM stops pulling and lets in-flight jobs finish; a second signal exits |
+//! | [`publish`] | one job per `Nats-Msg-Id`, trace context in the headers, publish acknowledged |
+//! | [`telemetry`] | logs with trace ids; spans continue the producer's trace |
+//! | [`health`] | `/healthz`, `/readyz`, `/metrics` |
 
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod dead_letter;
+pub mod health;
+pub mod metrics;
+pub mod provision;
+pub mod publish;
+pub mod retry_policy;
+pub mod service;
+pub mod shutdown;
+pub mod task;
+pub mod telemetry;
+mod trace_headers;
+pub mod worker;
+
+pub use task::{Attempt, Task, TaskError, TaskPolicy};

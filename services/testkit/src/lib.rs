@@ -1,1 +1,74 @@
+//! Real services for tests, started the way production runs them.
+//!
+//! - [`NatsServer`]: a private `nats-server -js` per test (its own port and store), so tests can
+//!   stop, restart or kill it without disturbing each other.
+//! - [`TestDatabase`]: a fresh database per test on the Postgres cluster of `make test`
+//!   (`DATABASE_URL`), so tests run in parallel on isolated data.
+//! - [`TestBucket`]: a fresh bucket per test on the S3 API server of `make test` (`S3_ENDPOINT`).
+//!
+//! `make test` (scripts/test.sh) installs and starts Postgres and the S3 API server and exports
+//! their addresses; nats-server is found through `NATS_SERVER_BIN` or `PATH`.
 
+mod database;
+mod nats;
+mod s3;
+
+pub use database::TestDatabase;
+pub use nats::NatsServer;
+pub use s3::{TestBucket, client_for as s3_client_for};
+
+use std::time::Duration;
+
+/// Poll `condition` every 20 ms until it holds; panic with `what` after `timeout`. For waiting on
+/// real effects (a row written, a process gone) without guessing a sleep.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if condition().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub(crate) fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through `make test`, which starts the services and exports it")
+    })
+}
+
+/// Path of a workspace binary (`cargo nextest run --workspace` builds them all beside the tests).
+pub fn binary(name: &str) -> std::path::PathBuf {
+    let test_exe = std::env::current_exe().expect("path of the running test");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let profile_dir = test_exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let path = profile_dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not built: run `cargo build --workspace --bins` (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// Send a signal (`TERM`, `INT`, `KILL`, `STOP`, `CONT`) to a child process.
+pub fn signal(child: &tokio::process::Child, name: &str) {
+    let pid = child.id().expect("the child is still running");
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {pid} failed");
+}

@@ -1,0 +1,86 @@
+//! Configuration shared by every binary, from environment variables (or the matching flags).
+//! Defaults point at the local stack started by `scripts/stack.sh up`. The README's
+//! configuration table lists the same variables; a test keeps the two in step.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct NatsConfig {
+    /// NATS server URL(s), comma-separated for a cluster.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:14222")]
+    pub nats_url: String,
+
+    /// Replicas of each stream: 1 on a single server, 3 on a cluster.
+    #[arg(long, env = "JETSTREAM_REPLICAS", default_value_t = 1)]
+    pub jetstream_replicas: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL of the application database.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "postgres://postgres@127.0.0.1:15432/lol"
+    )]
+    pub database_url: String,
+
+    /// Connections in this process's pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 5)]
+    pub database_max_connections: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerConfig {
+    /// Jobs in flight at once in this process.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub worker_concurrency: u16,
+
+    /// Seconds in-flight jobs get to finish after SIGTERM before they are left for redelivery.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
+    /// Seconds without an ack or heartbeat after which JetStream redelivers a job (so, after a
+    /// crash, the delay before another replica takes it over).
+    #[arg(long, env = "ACK_WAIT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ack_wait_secs: u64,
+
+    /// Delay before the first retry; it doubles per attempt, with jitter.
+    #[arg(long, env = "RETRY_BASE_DELAY_MS", default_value_t = 5_000)]
+    pub retry_base_delay_ms: u64,
+
+    /// Longest delay between two attempts.
+    #[arg(long, env = "RETRY_MAX_DELAY_MS", default_value_t = 300_000)]
+    pub retry_max_delay_ms: u64,
+
+    /// Address of the /healthz, /readyz and /metrics endpoints; empty disables them.
+    #[arg(long, env = "HEALTH_ADDR")]
+    pub health_addr: Option<String>,
+}
+
+impl WorkerConfig {
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn ack_wait(&self) -> Duration {
+        Duration::from_secs(self.ack_wait_secs)
+    }
+
+    /// The health address to bind: `HEALTH_ADDR`, else the binary's own default port on
+    /// loopback, so the three binaries can run side by side on one machine.
+    pub fn health_addr(
+        &self,
+        default_port: u16,
+    ) -> Result<Option<SocketAddr>, std::net::AddrParseError> {
+        match self.health_addr.as_deref() {
+            Some("") => Ok(None),
+            Some(addr) => addr.parse().map(Some),
+            None => Ok(Some(SocketAddr::from(([127, 0, 0, 1], default_port)))),
+        }
+    }
+}

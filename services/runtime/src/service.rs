@@ -1,0 +1,85 @@
+//! Wiring shared by the worker binaries: connect, serve health, consume until a signal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::jetstream;
+
+use crate::config::{NatsConfig, WorkerConfig};
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
+use crate::task::Task;
+use crate::worker::{self, WorkerSettings};
+
+/// Connect to NATS. Fails within 5 s if no server answers; once connected the client reconnects
+/// forever, and the worker's pulls resume when it is back.
+pub async fn connect_nats(
+    config: &NatsConfig,
+    client_name: &str,
+) -> anyhow::Result<(async_nats::Client, jetstream::Context)> {
+    let client = async_nats::ConnectOptions::new()
+        .name(client_name)
+        .connection_timeout(Duration::from_secs(5))
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Disconnected => {
+                    tracing::warn!("NATS connection lost; reconnecting")
+                }
+                async_nats::Event::Connected => tracing::info!("NATS connected"),
+                other => tracing::debug!(%other, "NATS event"),
+            }
+        })
+        .connect(config.nats_url.as_str())
+        .await
+        .with_context(|| format!("connecting to NATS at {}", config.nats_url))?;
+    let js = jetstream::new(client.clone());
+    Ok((client, js))
+}
+
+/// Everything a worker binary needs beyond its task.
+pub struct WorkerService {
+    pub name: &'static str,
+    pub default_health_port: u16,
+    pub nats: async_nats::Client,
+    pub js: jetstream::Context,
+    pub database: Option<sqlx::PgPool>,
+    pub replicas: usize,
+}
+
+impl WorkerService {
+    /// Serve `/healthz`, `/readyz` and `/metrics`, consume with `task` until SIGTERM/SIGINT,
+    /// then drain and return.
+    pub async fn run<T: Task>(self, task: T, config: &WorkerConfig) -> anyhow::Result<()> {
+        let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+        let metrics = Arc::new(Metrics::default());
+        if let Some(addr) = config
+            .health_addr(self.default_health_port)
+            .context("HEALTH_ADDR")?
+        {
+            let (nats, database, metrics, shutdown) = (
+                self.nats.clone(),
+                self.database.clone(),
+                metrics.clone(),
+                shutdown.clone(),
+            );
+            tokio::spawn(async move {
+                if let Err(error) =
+                    crate::health::serve(addr, nats, database, metrics, shutdown).await
+                {
+                    tracing::error!(%error, %addr, "health endpoint failed");
+                }
+            });
+        }
+        let settings = WorkerSettings {
+            concurrency: usize::from(config.worker_concurrency),
+            ack_wait: config.ack_wait(),
+            shutdown_grace: config.shutdown_grace(),
+        };
+        worker::run(task, self.js, self.replicas, settings, metrics, shutdown).await?;
+        // Settle acks still in the client's write buffer before the process exits.
+        self.nats.flush().await.context("flushing the last acks")?;
+        tracing::info!(service = self.name, "stopped cleanly");
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! What a service provides: a [`Task`] — the job type it consumes, how to handle one, how to
+//! classify failures, and its [`TaskPolicy`].
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::retry_policy::RetryPolicy;
+
+/// How a handler failed. The distinction decides everything that follows:
+/// a retryable failure is tried again later (network, database down, timeouts), a permanent
+/// one never will succeed (bad payload, missing row, not an image) and is dead-lettered at once.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("{0:#}")]
+    Retryable(anyhow::Error),
+    #[error("{0:#}")]
+    Permanent(anyhow::Error),
+}
+
+impl TaskError {
+    pub fn retryable(error: impl Into<anyhow::Error>) -> Self {
+        TaskError::Retryable(error.into())
+    }
+
+    pub fn permanent(error: impl Into<anyhow::Error>) -> Self {
+        TaskError::Permanent(error.into())
+    }
+
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, TaskError::Permanent(_))
+    }
+}
+
+/// The delivery attempt a handler is running, from the message's metadata (1 = first delivery).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Attempt {
+    pub number: u32,
+    pub max: u32,
+}
+
+impl Attempt {
+    /// `true` when no retry follows a failure of this attempt.
+    pub fn is_last(&self) -> bool {
+        self.number >= self.max
+    }
+}
+
+impl fmt::Display for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.number, self.max)
+    }
+}
+
+/// Per-task limits.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskPolicy {
+    /// Deliveries before the job is given up on (the hook runs, the message is dead-lettered).
+    pub max_attempts: u32,
+    /// Longest a handler may run; past it the attempt fails as retryable.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// A consumer of one job subject. Implementations hold their own clients (pool, S3, …).
+pub trait Task: Send + Sync + 'static {
+    type Job: proto::Job + Clone + Send + Sync + 'static;
+
+    /// Durable consumer name, shared by all replicas of the service.
+    const CONSUMER: &'static str;
+
+    fn policy(&self) -> TaskPolicy;
+
+    /// Handle one delivery. Must be idempotent: a job can be delivered more than once (after a
+    /// crash, a lost ack, or a duplicate publish outside the de-duplication window).
+    fn handle(
+        &self,
+        job: Self::Job,
+        attempt: Attempt,
+    ) -> impl Future<Output = Result<(), TaskError>> + Send;
+
+    /// Runs once when the job is given up on — after its last attempt failed, or at once on a
+    /// permanent failure — before the message is dead-lettered and terminated. If the hook
+    /// itself fails the message is retried later, so the hook must be idempotent too.
+    fn on_exhausted(
+        &self,
+        job: &Self::Job,
+        error: &str,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        let _ = (job, error);
+        async { Ok(()) }
+    }
+}

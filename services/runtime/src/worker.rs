@@ -1,0 +1,445 @@
+//! The consume loop: pull jobs when a slot is free, run the task's handler with a heartbeat and
+//! a timeout, and settle every delivery explicitly.
+//!
+//! **Flow control.** A process has `WORKER_CONCURRENCY` slots. It asks the server for exactly as
+//! many jobs as it has free slots (a pull request that waits up to 5 s), so a busy replica never
+//! holds jobs it cannot start, and N replicas on the same durable consumer share the queue by
+//! how fast each frees its slots.
+//!
+//! **Long handlers.** While a handler runs, the worker sends an in-progress ack every third of
+//! the ack wait, so a 60 s OCR job is never redelivered to another replica while it is still
+//! running, yet a crashed worker's job comes back after one ack wait (30 s by default) rather
+//! than after the longest job could take. Heartbeats over a large ack wait: crash recovery time
+//! stays short whatever the handler timeout is.
+//!
+//! **Outcomes.**
+//! | handler result | settlement |
+//! |---|---|
+//! | `Ok` | confirmed ack (`double_ack`: the server has recorded it) |
+//! | retryable error, panic or timeout, attempts left | nak with the [`RetryPolicy`](crate::retry_policy::RetryPolicy) delay |
+//! | retryable error on the last attempt | `on_exhausted` hook → dead letter → term |
+//! | permanent error | `on_exhausted` hook → dead letter → term, no retries |
+//! | payload not valid for the contract | dead letter → term (no typed job for the hook) |
+//! | delivered again after the last attempt (its worker died) | hook → dead letter → term |
+//!
+//! If the hook or the dead-letter copy fails, the message is nak'd and the give-up is retried on
+//! its next delivery: a job is terminated only once its dead letter is stored.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, AckKind};
+use futures::StreamExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tracing::{Instrument, Span, field};
+
+use crate::dead_letter::{DeadLetters, Reason};
+use crate::metrics::{Metrics, TaskLabel};
+use crate::provision::{self, ProvisionError};
+use crate::shutdown::Shutdown;
+use crate::task::{Attempt, Task, TaskError};
+use crate::trace_headers;
+
+/// How long one pull request waits for jobs before it is renewed.
+const PULL_EXPIRES: Duration = Duration::from_secs(5);
+/// Pause after a failed pull (server restarting, connection lost) before the next one.
+const PULL_RETRY_DELAY: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub ack_wait: Duration,
+    pub shutdown_grace: Duration,
+}
+
+/// What happened to one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Succeeded,
+    Retrying,
+    DeadLettered(Reason),
+    /// Hook or dead-letter copy failed: nak'd so the give-up is tried again.
+    GiveUpDeferred,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Retrying => "retrying",
+            Outcome::DeadLettered(Reason::Exhausted) => "exhausted",
+            Outcome::DeadLettered(Reason::Permanent) => "permanent_failure",
+            Outcome::DeadLettered(Reason::Undecodable) => "undecodable",
+            Outcome::GiveUpDeferred => "give_up_deferred",
+        }
+    }
+}
+
+struct Shared<T: Task> {
+    task: T,
+    dead_letters: DeadLetters,
+    metrics: Arc<Metrics>,
+    label: TaskLabel,
+    settings: WorkerSettings,
+}
+
+/// Provision the task's consumer and consume until `shutdown`; then wait up to the grace period
+/// for in-flight jobs. Jobs still running after it are left unacknowledged for redelivery.
+pub async fn run<T: Task>(
+    task: T,
+    js: jetstream::Context,
+    replicas: usize,
+    settings: WorkerSettings,
+    metrics: Arc<Metrics>,
+    shutdown: Shutdown,
+) -> Result<(), ProvisionError> {
+    let subject = <T::Job as proto::Job>::SUBJECT;
+    let stream =
+        provision::ensure_stream(&js, provision::job_stream_config(subject, replicas)).await?;
+    provision::ensure_stream(&js, provision::dead_letter_stream_config(replicas)).await?;
+    let consumer = provision::ensure_consumer(
+        &stream,
+        provision::consumer_config(T::CONSUMER, settings.ack_wait),
+    )
+    .await?;
+
+    let shared = Arc::new(Shared {
+        task,
+        dead_letters: DeadLetters::new(js),
+        metrics,
+        label: Metrics::label(subject),
+        settings,
+    });
+    let slots = Arc::new(Semaphore::new(settings.concurrency));
+    let mut in_flight = JoinSet::new();
+    tracing::info!(
+        subject,
+        consumer = T::CONSUMER,
+        concurrency = settings.concurrency,
+        "worker started"
+    );
+
+    'pulling: while !shutdown.is_shutdown() {
+        let first = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = shutdown.cancelled() => break,
+        };
+        let mut free = vec![first];
+        while let Ok(permit) = slots.clone().try_acquire_owned() {
+            free.push(permit);
+        }
+        let pull = consumer
+            .batch()
+            .max_messages(free.len())
+            .expires(PULL_EXPIRES)
+            .messages();
+        let mut batch = tokio::select! {
+            batch = pull => match batch {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::warn!(%error, "pull request failed; retrying");
+                    tokio::time::sleep(PULL_RETRY_DELAY).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        loop {
+            let next = tokio::select! {
+                next = batch.next() => next,
+                // Jobs already delivered to this pull but not started stay unacknowledged and
+                // are redelivered after the ack wait.
+                () = shutdown.cancelled() => break 'pulling,
+            };
+            match next {
+                Some(Ok(message)) => {
+                    let permit = free
+                        .pop()
+                        .expect("a pull never delivers more than it asked for");
+                    in_flight.spawn(process(shared.clone(), message, permit));
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "pull interrupted");
+                    break;
+                }
+                None => break,
+            }
+            if free.is_empty() {
+                break;
+            }
+        }
+        while in_flight.try_join_next().is_some() {}
+    }
+
+    let running = in_flight.len();
+    if running > 0 {
+        tracing::info!(running, grace = ?settings.shutdown_grace, "waiting for in-flight jobs");
+        let drained = tokio::time::timeout(settings.shutdown_grace, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                left = in_flight.len(),
+                "grace period over; unfinished jobs will be redelivered"
+            );
+            in_flight.abort_all();
+        }
+    }
+    tracing::info!(subject, "worker stopped");
+    Ok(())
+}
+
+/// Handle one delivery start to finish, inside a span that continues the producer's trace.
+async fn process<T: Task>(
+    shared: Arc<Shared<T>>,
+    message: jetstream::Message,
+    _slot: OwnedSemaphorePermit,
+) {
+    let Ok(info) = message.info() else {
+        tracing::warn!(subject = %message.subject, "ignoring a message without JetStream metadata");
+        return;
+    };
+    let attempt = Attempt {
+        number: u32::try_from(info.delivered).unwrap_or(u32::MAX).max(1),
+        max: shared.task.policy().max_attempts,
+    };
+    let stream_sequence = info.stream_sequence;
+    shared
+        .metrics
+        .pending
+        .get_or_create(&shared.label)
+        .set(i64::try_from(info.pending).unwrap_or(i64::MAX));
+    let message_id = message
+        .headers
+        .as_ref()
+        .and_then(|headers| headers.get("Nats-Msg-Id"))
+        .map(|id| id.as_str().to_owned())
+        .unwrap_or_default();
+    let subject = <T::Job as proto::Job>::SUBJECT;
+    let span = tracing::info_span!(
+        "process",
+        otel.name = format!("{subject} process"),
+        otel.kind = "consumer",
+        otel.status_code = field::Empty,
+        messaging.system = "nats",
+        messaging.operation.type = "process",
+        messaging.destination.name = subject,
+        messaging.consumer.group.name = T::CONSUMER,
+        messaging.message.id = message_id,
+        messaging.nats.stream_sequence = stream_sequence,
+        messaging.nats.attempt = attempt.number,
+        job.outcome = field::Empty,
+        trace_id = field::Empty,
+    );
+    trace_headers::continue_trace(&span, message.headers.as_ref());
+    span.record("trace_id", trace_headers::trace_id(&span));
+
+    async move {
+        let outcome = settle(&shared, &message, stream_sequence, attempt).await;
+        let span = Span::current();
+        span.record("job.outcome", outcome.as_str());
+        span.record(
+            "otel.status_code",
+            if outcome == Outcome::Succeeded {
+                "OK"
+            } else {
+                "ERROR"
+            },
+        );
+    }
+    .instrument(span)
+    .await
+}
+
+async fn settle<T: Task>(
+    shared: &Shared<T>,
+    message: &jetstream::Message,
+    stream_sequence: u64,
+    attempt: Attempt,
+) -> Outcome {
+    let job = match proto::decode::<T::Job>(&message.payload) {
+        Ok(job) => job,
+        Err(error) => {
+            tracing::error!(%error, "payload rejected by the contract");
+            return give_up(
+                shared,
+                message,
+                stream_sequence,
+                None,
+                Reason::Undecodable,
+                attempt,
+                &error.to_string(),
+            )
+            .await;
+        }
+    };
+    if attempt.number > attempt.max {
+        let error = "the previous attempt never reported back (worker crashed, timed out or lost its connection)";
+        return give_up(
+            shared,
+            message,
+            stream_sequence,
+            Some(&job),
+            Reason::Exhausted,
+            attempt,
+            error,
+        )
+        .await;
+    }
+
+    let started = Instant::now();
+    let result = run_handler(shared, job.clone(), attempt, message).await;
+    shared
+        .metrics
+        .duration
+        .get_or_create(&shared.label)
+        .observe(started.elapsed().as_secs_f64());
+
+    match result {
+        Ok(()) => {
+            if let Err(error) = message.double_ack().await {
+                // The work is done; if the ack was lost the job runs again, which handlers
+                // tolerate (they are idempotent).
+                tracing::warn!(%error, "ack not confirmed by the server; the job may be delivered again");
+            }
+            shared.metrics.processed.get_or_create(&shared.label).inc();
+            tracing::info!(attempt = %attempt, elapsed_ms = started.elapsed().as_millis() as u64, "job succeeded");
+            Outcome::Succeeded
+        }
+        Err(error) => {
+            shared.metrics.failed.get_or_create(&shared.label).inc();
+            match error {
+                TaskError::Retryable(error) if !attempt.is_last() => {
+                    let delay = shared.task.policy().retry.delay(attempt.number);
+                    tracing::warn!(attempt = %attempt, retry_in_ms = delay.as_millis() as u64, error = format!("{error:#}"), "attempt failed; will retry");
+                    nak(message, delay).await;
+                    shared.metrics.retried.get_or_create(&shared.label).inc();
+                    Outcome::Retrying
+                }
+                TaskError::Retryable(error) => {
+                    let error = format!("{error:#}");
+                    give_up(
+                        shared,
+                        message,
+                        stream_sequence,
+                        Some(&job),
+                        Reason::Exhausted,
+                        attempt,
+                        &error,
+                    )
+                    .await
+                }
+                TaskError::Permanent(error) => {
+                    let error = format!("{error:#}");
+                    give_up(
+                        shared,
+                        message,
+                        stream_sequence,
+                        Some(&job),
+                        Reason::Permanent,
+                        attempt,
+                        &error,
+                    )
+                    .await
+                }
+            }
+        }
+    }
+}
+
+/// Run the handler on its own task (so a panic is caught) with heartbeats and the timeout.
+async fn run_handler<T: Task>(
+    shared: &Shared<T>,
+    job: T::Job,
+    attempt: Attempt,
+    message: &jetstream::Message,
+) -> Result<(), TaskError> {
+    let timeout = shared.task.policy().timeout;
+    let handler = shared.task.handle(job, attempt).instrument(Span::current());
+    // The handler borrows the task, so it runs in place rather than on a spawned task, and a
+    // panic is caught here instead of by the runtime.
+    let guarded = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(handler));
+    tokio::pin!(guarded);
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let beat = shared.settings.ack_wait / 3;
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+    loop {
+        tokio::select! {
+            finished = &mut guarded => {
+                return finished.unwrap_or_else(|panic| {
+                    Err(TaskError::Retryable(anyhow::anyhow!("handler panicked: {}", panic_message(&panic))))
+                });
+            }
+            () = &mut deadline => {
+                return Err(TaskError::Retryable(anyhow::anyhow!("handler timed out after {timeout:?}")));
+            }
+            _ = heartbeat.tick() => {
+                if let Err(error) = message.ack_with(AckKind::Progress).await {
+                    tracing::warn!(%error, "heartbeat (in-progress ack) failed");
+                }
+            }
+        }
+    }
+}
+
+/// Run the hook, store the dead letter, then terminate. Any failure before the terminate naks
+/// the message instead, so the give-up is retried and the job is never dropped.
+async fn give_up<T: Task>(
+    shared: &Shared<T>,
+    message: &jetstream::Message,
+    stream_sequence: u64,
+    job: Option<&T::Job>,
+    reason: Reason,
+    attempt: Attempt,
+    error: &str,
+) -> Outcome {
+    let retry_delay = shared.task.policy().retry.delay(attempt.number);
+    if let Some(job) = job
+        && let Err(hook_error) = shared.task.on_exhausted(job, error).await
+    {
+        tracing::error!(
+            error = format!("{hook_error:#}"),
+            "on_exhausted hook failed; the job will be given up again later"
+        );
+        nak(message, retry_delay).await;
+        return Outcome::GiveUpDeferred;
+    }
+    if let Err(store_error) = shared
+        .dead_letters
+        .record(message, stream_sequence, reason, attempt.number, error)
+        .await
+    {
+        tracing::error!(error = %store_error, "dead letter not stored; the job will be given up again later");
+        nak(message, retry_delay).await;
+        return Outcome::GiveUpDeferred;
+    }
+    if let Err(term_error) = message.ack_with(AckKind::Term).await {
+        // The dead letter is stored; a redelivery would be given up again and de-duplicated.
+        tracing::warn!(error = %term_error, "terminate not delivered");
+    }
+    shared
+        .metrics
+        .dead_lettered
+        .get_or_create(&shared.label)
+        .inc();
+    tracing::error!(%reason, attempt = %attempt, error, "job given up and dead-lettered");
+    Outcome::DeadLettered(reason)
+}
+
+async fn nak(message: &jetstream::Message, delay: Duration) {
+    if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
+        tracing::warn!(%error, "nak not delivered; the job comes back after the ack wait instead");
+    }
+}
+
+fn panic_message(panic: &Box<dyn Any + Send>) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("non-string panic payload")
+}
