@@ -71,7 +71,8 @@ fn read_by(binary: &str) -> BTreeSet<String> {
             .expect("run --help");
         let help = String::from_utf8_lossy(&output.stdout).to_string();
         for part in help.split("[env: ").skip(1) {
-            names.insert(part.split('=').next().expect("name").to_owned());
+            // `[env: NAME=value]`, or `[env: NAME]` where the value is hidden.
+            names.insert(part.split(['=', ']']).next().expect("name").to_owned());
         }
         // Descend into subcommands listed under "Commands:".
         if let Some(commands) = help.split("Commands:\n").nth(1) {
