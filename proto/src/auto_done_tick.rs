@@ -21,11 +21,7 @@ impl AutoDoneTick {
     /// The `Nats-Msg-Id` of this tick: the same for every scheduler replica that fires for the
     /// same scheduled time, so JetStream keeps only one of them.
     pub fn message_id(&self) -> String {
-        format!(
-            "auto_done:{}",
-            self.scheduled_at_utc()
-                .to_rfc3339_opts(SecondsFormat::Secs, true)
-        )
+        format!("auto_done:{}", self.scheduled_at_utc().to_rfc3339_opts(SecondsFormat::Secs, true))
     }
 
     pub fn scheduled_at_utc(&self) -> DateTime<Utc> {

@@ -41,18 +41,13 @@ impl TryFrom<Vec<String>> for S3KeyList {
 
     fn try_from(keys: Vec<String>) -> Result<Self, Self::Error> {
         if keys.is_empty() || keys.len() > MAX_CLEANUP_KEYS {
-            return Err(format!(
-                "must hold 1 to {MAX_CLEANUP_KEYS} keys, got {}",
-                keys.len()
-            ));
+            return Err(format!("must hold 1 to {MAX_CLEANUP_KEYS} keys, got {}", keys.len()));
         }
         let mut seen = HashSet::with_capacity(keys.len());
         for (index, key) in keys.iter().enumerate() {
             let chars = key.chars().count();
             if chars == 0 || chars > MAX_S3_KEY_CHARS {
-                return Err(format!(
-                    "key {index} must be 1 to {MAX_S3_KEY_CHARS} characters, got {chars}"
-                ));
+                return Err(format!("key {index} must be 1 to {MAX_S3_KEY_CHARS} characters, got {chars}"));
             }
             if !seen.insert(key.as_str()) {
                 return Err(format!("key {index} ({key:?}) is listed twice"));

@@ -29,17 +29,9 @@ pub enum ContractError {
     #[error("payload is not JSON: {0}")]
     NotJson(#[source] serde_json::Error),
     #[error("{contract} schema violation at {field}: {message}")]
-    Schema {
-        contract: &'static str,
-        field: String,
-        message: String,
-    },
+    Schema { contract: &'static str, field: String, message: String },
     #[error("{contract} field {field}: {message}")]
-    Type {
-        contract: &'static str,
-        field: String,
-        message: String,
-    },
+    Type { contract: &'static str, field: String, message: String },
 }
 
 impl ContractError {
@@ -58,8 +50,7 @@ impl ContractError {
 /// up in the contract; the type conversion then catches nothing the schema let through unless
 /// the two drift apart, which `proto`'s tests guard against.
 pub fn decode<T: Contract>(payload: &[u8]) -> Result<T, ContractError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(payload).map_err(ContractError::NotJson)?;
+    let value: serde_json::Value = serde_json::from_slice(payload).map_err(ContractError::NotJson)?;
     if let Some(error) = T::validator().iter_errors(&value).next() {
         return Err(ContractError::Schema {
             contract: T::NAME,
@@ -86,8 +77,8 @@ pub fn encode<T: Contract>(message: &T) -> Vec<u8> {
 }
 
 pub(crate) fn compile_schema(name: &str, schema: &str) -> jsonschema::Validator {
-    let document: serde_json::Value = serde_json::from_str(schema)
-        .unwrap_or_else(|e| panic!("proto/schemas/{name}.schema.json is not JSON: {e}"));
+    let document: serde_json::Value =
+        serde_json::from_str(schema).unwrap_or_else(|e| panic!("proto/schemas/{name}.schema.json is not JSON: {e}"));
     jsonschema::options()
         .should_validate_formats(true)
         .build(&document)
@@ -95,11 +86,7 @@ pub(crate) fn compile_schema(name: &str, schema: &str) -> jsonschema::Validator 
 }
 
 fn pointer_or_root(pointer: String) -> String {
-    if pointer.is_empty() {
-        "/".to_owned()
-    } else {
-        pointer
-    }
+    if pointer.is_empty() { "/".to_owned() } else { pointer }
 }
 
 /// serde_path_to_error writes `a.b[3]`; report it as the JSON pointer `/a/b/3` like the schema.
@@ -126,12 +113,10 @@ macro_rules! contract {
     ($type:ty, $name:literal) => {
         impl $crate::contract::Contract for $type {
             const NAME: &'static str = $name;
-            const SCHEMA: &'static str =
-                include_str!(concat!("../schemas/", $name, ".schema.json"));
+            const SCHEMA: &'static str = include_str!(concat!("../schemas/", $name, ".schema.json"));
 
             fn validator() -> &'static jsonschema::Validator {
-                static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> =
-                    std::sync::OnceLock::new();
+                static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
                 VALIDATOR.get_or_init(|| $crate::contract::compile_schema($name, Self::SCHEMA))
             }
         }

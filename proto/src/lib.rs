@@ -17,8 +17,7 @@ pub use cleanup_job::{CleanupJob, MAX_CLEANUP_KEYS, MAX_S3_KEY_CHARS, S3KeyList}
 pub use contract::{Contract, ContractError, Job, decode, encode, from_value_unchecked};
 pub use extract_job::ExtractJob;
 pub use ocr_job::{
-    Confidence, FriendEntry, MatchMethod, MatchTeams, ModelInfo, OcrCandidate, OcrError,
-    OcrErrorCode, OcrFailure, OcrJobInput, OcrJobOutput, OcrOptions, OcrReading, OcrTexts,
-    ParsedRow, ParsedRows, Percent, RiotId, RoiProfile, RowCount, RowIndex, RowMatch, S3Location,
-    Side, Team, TeamASideEvidence, TextCandidate, TopK, Unit, UnmatchedRow,
+    Confidence, FriendEntry, MatchMethod, MatchTeams, ModelInfo, OcrCandidate, OcrError, OcrErrorCode, OcrFailure,
+    OcrJobInput, OcrJobOutput, OcrOptions, OcrReading, OcrTexts, ParsedRow, ParsedRows, Percent, RiotId, RoiProfile,
+    RowCount, RowIndex, RowMatch, S3Location, Side, Team, TeamASideEvidence, TextCandidate, TopK, Unit, UnmatchedRow,
 };

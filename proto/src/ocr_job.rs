@@ -74,17 +74,9 @@ impl TryFrom<Vec<Uuid>> for Team {
 
     fn try_from(ids: Vec<Uuid>) -> Result<Self, Self::Error> {
         if ids.len() > Self::MAX_PLAYERS {
-            return Err(format!(
-                "a team has at most {} players, got {}",
-                Self::MAX_PLAYERS,
-                ids.len()
-            ));
+            return Err(format!("a team has at most {} players, got {}", Self::MAX_PLAYERS, ids.len()));
         }
-        if let Some(duplicate) = ids
-            .iter()
-            .enumerate()
-            .find(|(i, id)| ids[..*i].contains(id))
-        {
+        if let Some(duplicate) = ids.iter().enumerate().find(|(i, id)| ids[..*i].contains(id)) {
             return Err(format!("friend {} is listed twice", duplicate.1));
         }
         Ok(Team(ids))
@@ -134,18 +126,10 @@ impl TryFrom<String> for RiotId {
         };
         let name_chars = game_name.chars().count();
         let tag_chars = tag_line.chars().count();
-        if !(1..=16).contains(&name_chars)
-            || !(2..=5).contains(&tag_chars)
-            || tag_line.contains('#')
-        {
-            return Err(format!(
-                "{text:?} is not gameName#tagLine (name 1-16, tag 2-5 characters)"
-            ));
+        if !(1..=16).contains(&name_chars) || !(2..=5).contains(&tag_chars) || tag_line.contains('#') {
+            return Err(format!("{text:?} is not gameName#tagLine (name 1-16, tag 2-5 characters)"));
         }
-        Ok(RiotId {
-            game_name: game_name.to_owned(),
-            tag_line: tag_line.to_owned(),
-        })
+        Ok(RiotId { game_name: game_name.to_owned(), tag_line: tag_line.to_owned() })
     }
 }
 
@@ -223,17 +207,9 @@ struct WireOutput {
     job_id: Uuid,
     status: Status,
     model: ModelInfo,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "present_or_null"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present_or_null")]
     winner_side: Option<Option<Side>>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "present_or_null"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "present_or_null")]
     team_a_side: Option<Option<Side>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     confidence: Option<Confidence>,
@@ -259,16 +235,11 @@ mod present_or_null {
 
     use super::Side;
 
-    pub fn serialize<S: Serializer>(
-        value: &Option<Option<Side>>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &Option<Option<Side>>, serializer: S) -> Result<S::Ok, S::Error> {
         value.flatten().serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<Option<Side>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<Side>>, D::Error> {
         Option::<Side>::deserialize(deserializer).map(Some)
     }
 }
@@ -302,9 +273,7 @@ impl TryFrom<WireOutput> for OcrJobOutput {
             Status::Failed => Ok(OcrJobOutput::Failed(OcrFailure {
                 job_id: wire.job_id,
                 model: wire.model,
-                error: wire
-                    .error
-                    .ok_or("error is required when status is failed")?,
+                error: wire.error.ok_or("error is required when status is failed")?,
                 timings: wire.timings,
             })),
         }

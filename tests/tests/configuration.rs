@@ -31,32 +31,19 @@ fn documented() -> BTreeMap<String, BTreeSet<String>> {
         let binaries: BTreeSet<String> = if cells[3] == "all" {
             BINARIES.iter().map(|b| b.to_string()).collect()
         } else {
-            cells[3]
-                .split(',')
-                .map(|b| b.trim().trim_matches('`').to_owned())
-                .collect()
+            cells[3].split(',').map(|b| b.trim().trim_matches('`').to_owned()).collect()
         };
         for binary in &binaries {
-            assert!(
-                BINARIES.contains(&binary.as_str()),
-                "README row {name}: unknown binary {binary}"
-            );
+            assert!(BINARIES.contains(&binary.as_str()), "README row {name}: unknown binary {binary}");
         }
-        assert!(
-            variables.insert(name.clone(), binaries).is_none(),
-            "README documents {name} twice"
-        );
+        assert!(variables.insert(name.clone(), binaries).is_none(), "README documents {name} twice");
     }
     assert!(!variables.is_empty(), "no rows in the configuration table");
     variables
 }
 
 fn documented_for(binary: &str) -> BTreeSet<String> {
-    documented()
-        .into_iter()
-        .filter(|(_, users)| users.contains(binary))
-        .map(|(name, _)| name)
-        .collect()
+    documented().into_iter().filter(|(_, users)| users.contains(binary)).map(|(name, _)| name).collect()
 }
 
 /// Every `[env: NAME=` in the binary's help, subcommands included.
@@ -64,11 +51,8 @@ fn read_by(binary: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let mut pages = vec![vec!["--help".to_owned()]];
     while let Some(args) = pages.pop() {
-        let output = std::process::Command::new(testkit::binary(binary))
-            .args(&args)
-            .env_clear()
-            .output()
-            .expect("run --help");
+        let output =
+            std::process::Command::new(testkit::binary(binary)).args(&args).env_clear().output().expect("run --help");
         let help = String::from_utf8_lossy(&output.stdout).to_string();
         for part in help.split("[env: ").skip(1) {
             // `[env: NAME=value]`, or `[env: NAME]` where the value is hidden.
@@ -99,15 +83,9 @@ fn compose() -> serde_yaml::Value {
 #[test]
 fn each_binary_reads_exactly_the_documented_variables() {
     for binary in BINARIES {
-        let documented: BTreeSet<String> = documented_for(binary)
-            .into_iter()
-            .filter(|name| !READ_BY_LIBRARIES.contains(&name.as_str()))
-            .collect();
-        assert_eq!(
-            read_by(binary),
-            documented,
-            "{binary}: --help and the README's table disagree"
-        );
+        let documented: BTreeSet<String> =
+            documented_for(binary).into_iter().filter(|name| !READ_BY_LIBRARIES.contains(&name.as_str())).collect();
+        assert_eq!(read_by(binary), documented, "{binary}: --help and the README's table disagree");
     }
 }
 
@@ -122,11 +100,7 @@ fn compose_gives_each_service_the_documented_variables() {
             .keys()
             .map(|key| key.as_str().expect("string key").to_owned())
             .collect();
-        assert_eq!(
-            keys,
-            documented_for(service),
-            "{service}: compose environment and README disagree"
-        );
+        assert_eq!(keys, documented_for(service), "{service}: compose environment and README disagree");
     }
 }
 
@@ -142,10 +116,7 @@ fn every_compose_image_is_pinned() {
                 "{name:?}: image {image} is not pinned to a version"
             );
         } else {
-            assert!(
-                service["build"].is_mapping(),
-                "{name:?} has neither a pinned image nor a build"
-            );
+            assert!(service["build"].is_mapping(), "{name:?} has neither a pinned image nor a build");
         }
     }
 }

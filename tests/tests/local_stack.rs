@@ -20,14 +20,9 @@ async fn migrations_apply_once_from_concurrent_replicas_and_give_the_schema() {
         })
         .collect();
     for run in runs {
-        run.await
-            .expect("migration task")
-            .expect("migration succeeds on every replica");
+        run.await.expect("migration task").expect("migration succeeds on every replica");
     }
-    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&db.pool).await.unwrap();
     assert_eq!(applied, MIGRATOR.iter().count() as i64);
 
     let tables: Vec<String> = sqlx::query_scalar(
@@ -46,39 +41,26 @@ async fn migrations_apply_once_from_concurrent_replicas_and_give_the_schema() {
         "match_team_member",
         "session",
     ] {
-        assert!(
-            tables.iter().any(|t| t == table),
-            "table {table} missing from {tables:?}"
-        );
+        assert!(tables.iter().any(|t| t == table), "table {table} missing from {tables:?}");
     }
 
-    let index: String = sqlx::query_scalar(
-        "SELECT indexdef FROM pg_indexes WHERE indexname = 'session_confirmed_starts_at_idx'",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
-    assert!(
-        index.contains("(starts_at)") && index.contains("WHERE (status = 'CONFIRMED'::text)"),
-        "{index}"
-    );
+    let index: String =
+        sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE indexname = 'session_confirmed_starts_at_idx'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(index.contains("(starts_at)") && index.contains("WHERE (status = 'CONFIRMED'::text)"), "{index}");
 }
 
 #[tokio::test]
 async fn schema_rejects_what_the_app_must_never_store() {
     let db = TestDatabase::create().await;
     MIGRATOR.run(&db.pool).await.unwrap();
-    let bad_status = sqlx::query(
-        "INSERT INTO session (id, status, starts_at) VALUES (gen_random_uuid(), 'PLAYING', now())",
-    )
-    .execute(&db.pool)
-    .await;
-    assert!(
-        bad_status
-            .unwrap_err()
-            .to_string()
-            .contains("session_status_check")
-    );
+    let bad_status =
+        sqlx::query("INSERT INTO session (id, status, starts_at) VALUES (gen_random_uuid(), 'PLAYING', now())")
+            .execute(&db.pool)
+            .await;
+    assert!(bad_status.unwrap_err().to_string().contains("session_status_check"));
 
     let session = uuid::Uuid::new_v4();
     sqlx::query("INSERT INTO session (id, status, starts_at) VALUES ($1, 'CONFIRMED', now())")
@@ -87,11 +69,7 @@ async fn schema_rejects_what_the_app_must_never_store() {
         .await
         .unwrap();
     let friend = uuid::Uuid::new_v4();
-    sqlx::query("INSERT INTO friend (id, name) VALUES ($1, 'Faker')")
-        .bind(friend)
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sqlx::query("INSERT INTO friend (id, name) VALUES ($1, 'Faker')").bind(friend).execute(&db.pool).await.unwrap();
     let game = uuid::Uuid::new_v4();
     sqlx::query("INSERT INTO match (id, session_id, seq_no) VALUES ($1, $2, 1)")
         .bind(game)
@@ -105,13 +83,11 @@ async fn schema_rejects_what_the_app_must_never_store() {
         .execute(&db.pool)
         .await
         .unwrap();
-    let twice = sqlx::query(
-        "INSERT INTO match_team_member (match_id, friend_id, team) VALUES ($1, $2, 'B')",
-    )
-    .bind(game)
-    .bind(friend)
-    .execute(&db.pool)
-    .await;
+    let twice = sqlx::query("INSERT INTO match_team_member (match_id, friend_id, team) VALUES ($1, $2, 'B')")
+        .bind(game)
+        .bind(friend)
+        .execute(&db.pool)
+        .await;
     assert!(twice.is_err(), "a friend plays on one team per match");
 
     // An attachment's match must belong to the attachment's session.
@@ -128,10 +104,7 @@ async fn schema_rejects_what_the_app_must_never_store() {
     .bind(game)
     .execute(&db.pool)
     .await;
-    assert!(
-        cross.is_err(),
-        "attachment pointing at another session's match was accepted"
-    );
+    assert!(cross.is_err(), "attachment pointing at another session's match was accepted");
 
     let attachment = uuid::Uuid::new_v4();
     sqlx::query(
@@ -143,22 +116,14 @@ async fn schema_rejects_what_the_app_must_never_store() {
     .execute(&db.pool)
     .await
     .expect("attachment in its own session's match");
-    let done_without_result =
-        sqlx::query("INSERT INTO extraction_result (attachment_id, status) VALUES ($1, 'DONE')")
-            .bind(attachment)
-            .execute(&db.pool)
-            .await;
-    assert!(
-        done_without_result.is_err(),
-        "a DONE extraction needs its result"
-    );
+    let done_without_result = sqlx::query("INSERT INTO extraction_result (attachment_id, status) VALUES ($1, 'DONE')")
+        .bind(attachment)
+        .execute(&db.pool)
+        .await;
+    assert!(done_without_result.is_err(), "a DONE extraction needs its result");
 
     // Deleting the match keeps the upload in its session and forgets only the match.
-    sqlx::query("DELETE FROM match WHERE id = $1")
-        .bind(game)
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sqlx::query("DELETE FROM match WHERE id = $1").bind(game).execute(&db.pool).await.unwrap();
     let (kept_session, kept_match): (uuid::Uuid, Option<uuid::Uuid>) =
         sqlx::query_as("SELECT session_id, match_id FROM attachment WHERE id = $1")
             .bind(attachment)
@@ -172,45 +137,22 @@ async fn schema_rejects_what_the_app_must_never_store() {
 async fn published_job_is_stored_once_and_reads_back() {
     let nats = NatsServer::start().await;
     let js = async_nats::jetstream::new(nats.client().await);
-    provision::ensure_all_streams(&js, 1)
-        .await
-        .expect("provisioning");
+    provision::ensure_all_streams(&js, 1).await.expect("provisioning");
     // Provisioning twice (a second replica starting) changes nothing.
-    provision::ensure_all_streams(&js, 1)
-        .await
-        .expect("provisioning is idempotent");
+    provision::ensure_all_streams(&js, 1).await.expect("provisioning is idempotent");
 
-    let job = ExtractJob {
-        attachment_id: uuid::Uuid::new_v4(),
-        match_id: uuid::Uuid::new_v4(),
-    };
+    let job = ExtractJob { attachment_id: uuid::Uuid::new_v4(), match_id: uuid::Uuid::new_v4() };
     let publisher = Publisher::new(js.clone());
     let first = publisher.publish(&job, "harness-1").await.expect("publish");
-    let again = publisher
-        .publish(&job, "harness-1")
-        .await
-        .expect("publish again");
+    let again = publisher.publish(&job, "harness-1").await.expect("publish again");
     assert!(!first.duplicate);
-    assert!(
-        again.duplicate,
-        "same Nats-Msg-Id inside the window must be de-duplicated"
-    );
+    assert!(again.duplicate, "same Nats-Msg-Id inside the window must be de-duplicated");
     assert_eq!(first.sequence, again.sequence);
 
-    let stream = js
-        .get_stream(provision::job_stream_name(ExtractJob::SUBJECT))
-        .await
-        .unwrap();
-    let stored = stream
-        .get_raw_message(first.sequence)
-        .await
-        .expect("stored message");
-    assert_eq!(
-        stored.headers.get("Nats-Msg-Id").map(|v| v.as_str()),
-        Some("harness-1")
-    );
-    let decoded: ExtractJob =
-        proto::decode(&stored.payload).expect("stored payload honours the contract");
+    let stream = js.get_stream(provision::job_stream_name(ExtractJob::SUBJECT)).await.unwrap();
+    let stored = stream.get_raw_message(first.sequence).await.expect("stored message");
+    assert_eq!(stored.headers.get("Nats-Msg-Id").map(|v| v.as_str()), Some("harness-1"));
+    let decoded: ExtractJob = proto::decode(&stored.payload).expect("stored payload honours the contract");
     assert_eq!(decoded, job);
     let state = stream.get_info().await.unwrap().state;
     assert_eq!(state.messages, 1);
@@ -234,21 +176,14 @@ async fn binaries_start_against_the_stack_and_stop_cleanly_on_sigterm() {
             .expect("spawn the binary");
         // Started = it has provisioned its streams and migrated the database.
         let js = async_nats::jetstream::new(nats.client().await);
-        wait_until(
-            &format!("{name} to provision and migrate"),
-            Duration::from_secs(30),
-            || {
-                let (js, pool) = (js.clone(), db.pool.clone());
-                async move {
-                    let streams = js.get_stream("DEAD_LETTERS").await.is_ok();
-                    let migrated = sqlx::query("SELECT 1 FROM _sqlx_migrations")
-                        .fetch_optional(&pool)
-                        .await
-                        .is_ok();
-                    streams && migrated
-                }
-            },
-        )
+        wait_until(&format!("{name} to provision and migrate"), Duration::from_secs(30), || {
+            let (js, pool) = (js.clone(), db.pool.clone());
+            async move {
+                let streams = js.get_stream("DEAD_LETTERS").await.is_ok();
+                let migrated = sqlx::query("SELECT 1 FROM _sqlx_migrations").fetch_optional(&pool).await.is_ok();
+                streams && migrated
+            }
+        })
         .await;
         testkit::signal(&child, "TERM");
         let status = tokio::time::timeout(Duration::from_secs(15), child.wait())

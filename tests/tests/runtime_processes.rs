@@ -26,13 +26,7 @@ async fn setup() -> (NatsServer, TestDatabase, Publisher) {
     (nats, db, Publisher::new(js))
 }
 
-fn probe_worker(
-    nats: &NatsServer,
-    db: &TestDatabase,
-    sleep_ms: u64,
-    concurrency: u16,
-    ack_wait_secs: u64,
-) -> Child {
+fn probe_worker(nats: &NatsServer, db: &TestDatabase, sleep_ms: u64, concurrency: u16, ack_wait_secs: u64) -> Child {
     Command::new(env!("CARGO_BIN_EXE_probe-worker"))
         .env("NATS_URL", nats.url())
         .env("PROBE_DATABASE_URL", &db.url)
@@ -49,10 +43,7 @@ fn probe_worker(
 }
 
 fn job() -> ExtractJob {
-    ExtractJob {
-        attachment_id: uuid::Uuid::new_v4(),
-        match_id: uuid::Uuid::new_v4(),
-    }
+    ExtractJob { attachment_id: uuid::Uuid::new_v4(), match_id: uuid::Uuid::new_v4() }
 }
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {
@@ -66,36 +57,18 @@ async fn a_job_whose_worker_is_killed_is_completed_by_another() {
     let mut doomed = probe_worker(&nats, &db, 5_000, 1, 2);
     let victim = job();
     publisher.publish(&victim, "victim").await.unwrap();
-    wait_until(
-        "the first worker to start the job",
-        Duration::from_secs(30),
-        || async {
-            count(
-                &db.pool,
-                "SELECT count(*) FROM probe_run WHERE event = 'started'",
-            )
-            .await
-                == 1
-        },
-    )
+    wait_until("the first worker to start the job", Duration::from_secs(30), || async {
+        count(&db.pool, "SELECT count(*) FROM probe_run WHERE event = 'started'").await == 1
+    })
     .await;
     let doomed_pid = doomed.id().expect("running") as i32;
     testkit::signal(&doomed, "KILL");
     doomed.wait().await.unwrap();
 
     let _rescuer = probe_worker(&nats, &db, 0, 1, 2);
-    wait_until(
-        "another worker to complete it",
-        Duration::from_secs(30),
-        || async {
-            count(
-                &db.pool,
-                "SELECT count(*) FROM probe_run WHERE event = 'completed'",
-            )
-            .await
-                == 1
-        },
-    )
+    wait_until("another worker to complete it", Duration::from_secs(30), || async {
+        count(&db.pool, "SELECT count(*) FROM probe_run WHERE event = 'completed'").await == 1
+    })
     .await;
     let (completed_by, attempt): (i32, i32) =
         sqlx::query_as("SELECT pid, attempt FROM probe_run WHERE event = 'completed'")
@@ -109,57 +82,31 @@ async fn a_job_whose_worker_is_killed_is_completed_by_another() {
 #[tokio::test]
 async fn two_processes_share_a_thousand_jobs_and_lose_none() {
     let (nats, db, publisher) = setup().await;
-    let mut workers = [
-        probe_worker(&nats, &db, 2, 4, 30),
-        probe_worker(&nats, &db, 2, 4, 30),
-    ];
+    let mut workers = [probe_worker(&nats, &db, 2, 4, 30), probe_worker(&nats, &db, 2, 4, 30)];
     let jobs: Vec<ExtractJob> = (0..1_000).map(|_| job()).collect();
     for (n, job) in jobs.iter().enumerate() {
         publisher.publish(job, &format!("share-{n}")).await.unwrap();
     }
-    wait_until(
-        "all 1,000 jobs completed",
-        Duration::from_secs(120),
-        || async {
-            count(
-                &db.pool,
-                "SELECT count(DISTINCT job_id) FROM probe_run WHERE event = 'completed'",
-            )
-            .await
-                == 1_000
-        },
-    )
+    wait_until("all 1,000 jobs completed", Duration::from_secs(120), || async {
+        count(&db.pool, "SELECT count(DISTINCT job_id) FROM probe_run WHERE event = 'completed'").await == 1_000
+    })
     .await;
-    let rows: Vec<(uuid::Uuid, i32)> =
-        sqlx::query_as("SELECT job_id, pid FROM probe_run WHERE event = 'completed'")
-            .fetch_all(&db.pool)
-            .await
-            .unwrap();
+    let rows: Vec<(uuid::Uuid, i32)> = sqlx::query_as("SELECT job_id, pid FROM probe_run WHERE event = 'completed'")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
     let published: HashSet<_> = jobs.iter().map(|j| j.attachment_id).collect();
     let completed: HashSet<_> = rows.iter().map(|(id, _)| *id).collect();
-    assert_eq!(
-        completed, published,
-        "every published job, and nothing else, completed"
-    );
+    assert_eq!(completed, published, "every published job, and nothing else, completed");
     let mut per_process: HashMap<i32, usize> = HashMap::new();
     for (_, pid) in &rows {
         *per_process.entry(*pid).or_default() += 1;
     }
     let ran_twice = rows.len() - completed.len();
     println!("1,000 jobs over 2 processes: {per_process:?}; {ran_twice} ran twice");
-    assert_eq!(
-        per_process.len(),
-        2,
-        "both processes took work: {per_process:?}"
-    );
-    assert!(
-        per_process.values().all(|&n| n >= 200),
-        "work shared unevenly: {per_process:?}"
-    );
-    assert_eq!(
-        ran_twice, 0,
-        "no crash, no timeout: nothing should run twice"
-    );
+    assert_eq!(per_process.len(), 2, "both processes took work: {per_process:?}");
+    assert!(per_process.values().all(|&n| n >= 200), "work shared unevenly: {per_process:?}");
+    assert_eq!(ran_twice, 0, "no crash, no timeout: nothing should run twice");
     for worker in &mut workers {
         testkit::signal(worker, "TERM");
         assert!(worker.wait().await.unwrap().success());
@@ -171,52 +118,29 @@ async fn sigterm_drains_in_flight_jobs_and_exits_zero() {
     let (nats, db, publisher) = setup().await;
     let mut worker = probe_worker(&nats, &db, 1_000, 2, 30);
     for n in 0..6 {
-        publisher
-            .publish(&job(), &format!("term-{n}"))
-            .await
-            .unwrap();
+        publisher.publish(&job(), &format!("term-{n}")).await.unwrap();
     }
     wait_until("two jobs in flight", Duration::from_secs(30), || async {
-        count(
-            &db.pool,
-            "SELECT count(*) FROM probe_run WHERE event = 'started'",
-        )
-        .await
-            == 2
+        count(&db.pool, "SELECT count(*) FROM probe_run WHERE event = 'started'").await == 2
     })
     .await;
     testkit::signal(&worker, "TERM");
-    let status = tokio::time::timeout(Duration::from_secs(20), worker.wait())
-        .await
-        .expect("exits within the grace")
-        .unwrap();
+    let status =
+        tokio::time::timeout(Duration::from_secs(20), worker.wait()).await.expect("exits within the grace").unwrap();
     assert!(status.success(), "exit status {status}");
     assert_eq!(
-        count(
-            &db.pool,
-            "SELECT count(*) FROM probe_run WHERE event = 'completed'"
-        )
-        .await,
+        count(&db.pool, "SELECT count(*) FROM probe_run WHERE event = 'completed'").await,
         2,
         "in-flight jobs finished"
     );
 
     let _next = probe_worker(&nats, &db, 0, 2, 30);
     wait_until("the other four", Duration::from_secs(30), || async {
-        count(
-            &db.pool,
-            "SELECT count(DISTINCT job_id) FROM probe_run WHERE event = 'completed'",
-        )
-        .await
-            == 6
+        count(&db.pool, "SELECT count(DISTINCT job_id) FROM probe_run WHERE event = 'completed'").await == 6
     })
     .await;
     assert_eq!(
-        count(
-            &db.pool,
-            "SELECT count(*) FROM probe_run WHERE event = 'completed'"
-        )
-        .await,
+        count(&db.pool, "SELECT count(*) FROM probe_run WHERE event = 'completed'").await,
         6,
         "the drained jobs were acknowledged, so none ran again"
     );

@@ -1,15 +1,21 @@
-//! `cleanup-worker`: Deletes S3 objects in batches (subject cleanup).
+//! `cleanup-worker`: consumes `cleanup` jobs (the default), or runs an operator command.
+
+use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Parser;
-use worker_runtime::config::{DatabaseConfig, NatsConfig};
-use worker_runtime::{database, provision, service, shutdown::Shutdown, telemetry};
+use clap::{Parser, Subcommand};
+use cleanup_worker::{key_guard::KeyGuard, orphans, task::CleanupTask};
+use proto::Job;
+use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
+use worker_runtime::retry_policy::RetryPolicy;
+use worker_runtime::service::{WorkerService, connect_nats};
+use worker_runtime::{cli::DlqCommand, database, s3, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "cleanup-worker",
     version,
-    about = "Deletes S3 objects in batches (subject cleanup)"
+    about = "Deletes S3 objects named by `cleanup` jobs, in batches; records what would not go"
 )]
 struct Cli {
     #[command(flatten)]
@@ -17,22 +23,77 @@ struct Cli {
     #[command(flatten)]
     database: DatabaseConfig,
     #[command(flatten)]
+    worker: WorkerConfig,
+    #[command(flatten)]
+    s3: s3::S3Config,
+    #[command(flatten)]
     telemetry: telemetry::TelemetryConfig,
+    /// Key prefixes a job may delete under, comma-separated; each must end with '/'.
+    #[arg(long, env = "CLEANUP_ALLOWED_PREFIXES", value_delimiter = ',', default_value = "attachments/")]
+    allowed_prefixes: Vec<String>,
+    /// Passes over failing keys within one job before they are recorded as orphans.
+    #[arg(long, env = "CLEANUP_DELETE_PASSES", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    delete_passes: u32,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Consume `cleanup` jobs until SIGTERM (the default).
+    Run,
+    /// Try the recorded orphans again; remove the ones that are deleted.
+    SweepOrphans,
+    /// Dead letters of `cleanup` jobs.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = telemetry::init(&cli.telemetry, "cleanup-worker");
-    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    let (client, js) = service::connect_nats(&cli.nats, "cleanup-worker").await?;
-    provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
-    let _pool = database::connect_and_migrate(&cli.database)
-        .await
-        .context("connecting to the database")?;
-    tracing::info!("connected; waiting for SIGTERM");
-    shutdown.cancelled().await;
-    client.flush().await?;
-    tracing::info!("stopped cleanly");
-    Ok(())
+    let guard = KeyGuard::new(&cli.allowed_prefixes).context("CLEANUP_ALLOWED_PREFIXES")?;
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            let (nats, js) = connect_nats(&cli.nats, "cleanup-worker").await?;
+            let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
+            let task = CleanupTask {
+                s3: s3::client(&cli.s3).await,
+                bucket: cli.s3.s3_bucket.clone(),
+                pool: pool.clone(),
+                guard,
+                delete_passes: cli.delete_passes,
+                retry: RetryPolicy::new(
+                    Duration::from_millis(cli.worker.retry_base_delay_ms),
+                    Duration::from_millis(cli.worker.retry_max_delay_ms),
+                ),
+            };
+            let service = WorkerService {
+                name: "cleanup-worker",
+                default_health_port: 9182,
+                nats,
+                js,
+                database: Some(pool),
+                replicas: cli.nats.jetstream_replicas,
+            };
+            service.run(task, &cli.worker).await
+        }
+        Command::SweepOrphans => {
+            let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
+            let client = s3::client(&cli.s3).await;
+            let report = orphans::sweep(&pool, &client, &cli.s3.s3_bucket).await?;
+            println!(
+                "sweep-orphans: {} tried, {} deleted, {} still failing (bucket {})",
+                report.tried, report.deleted, report.still_failing, cli.s3.s3_bucket
+            );
+            Ok(())
+        }
+        Command::Dlq { command } => {
+            let (_, js) = connect_nats(&cli.nats, "cleanup-worker").await?;
+            worker_runtime::cli::run_dlq(js, proto::CleanupJob::SUBJECT, command).await
+        }
+    }
 }

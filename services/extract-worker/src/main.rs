@@ -6,11 +6,7 @@ use worker_runtime::config::{DatabaseConfig, NatsConfig};
 use worker_runtime::{database, provision, service, shutdown::Shutdown, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "extract-worker",
-    version,
-    about = "Reads post-game scoreboard screenshots (subject extract)"
-)]
+#[command(name = "extract-worker", version, about = "Reads post-game scoreboard screenshots (subject extract)")]
 struct Cli {
     #[command(flatten)]
     nats: NatsConfig,
@@ -27,9 +23,7 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let (client, js) = service::connect_nats(&cli.nats, "extract-worker").await?;
     provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
-    let _pool = database::connect_and_migrate(&cli.database)
-        .await
-        .context("connecting to the database")?;
+    let _pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
     tracing::info!("connected; waiting for SIGTERM");
     shutdown.cancelled().await;
     client.flush().await?;

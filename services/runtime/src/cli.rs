@@ -22,11 +22,7 @@ pub enum DlqCommand {
     },
 }
 
-pub async fn run_dlq(
-    js: jetstream::Context,
-    subject: &str,
-    command: DlqCommand,
-) -> anyhow::Result<()> {
+pub async fn run_dlq(js: jetstream::Context, subject: &str, command: DlqCommand) -> anyhow::Result<()> {
     let dead_letters = DeadLetters::new(js);
     let mut out = std::io::stdout().lock();
     match command {
@@ -54,20 +50,13 @@ pub async fn run_dlq(
         }
         DlqCommand::Replay { id: Some(id), .. } => {
             let sequence = dead_letters.replay(subject, id).await?;
-            writeln!(
-                out,
-                "replayed dead letter {id} as job {sequence} on {subject}"
-            )?;
+            writeln!(out, "replayed dead letter {id} as job {sequence} on {subject}")?;
         }
         DlqCommand::Replay { id: None, .. } => {
             let letters = dead_letters.list(subject).await?;
             for letter in &letters {
                 let sequence = dead_letters.replay(subject, letter.id).await?;
-                writeln!(
-                    out,
-                    "replayed dead letter {} as job {sequence} on {subject}",
-                    letter.id
-                )?;
+                writeln!(out, "replayed dead letter {} as job {sequence} on {subject}", letter.id)?;
             }
             writeln!(out, "{} dead letter(s) replayed", letters.len())?;
         }

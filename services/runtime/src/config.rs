@@ -73,10 +73,7 @@ impl WorkerConfig {
 
     /// The health address to bind: `HEALTH_ADDR`, else the binary's own default port on
     /// loopback, so the three binaries can run side by side on one machine.
-    pub fn health_addr(
-        &self,
-        default_port: u16,
-    ) -> Result<Option<SocketAddr>, std::net::AddrParseError> {
+    pub fn health_addr(&self, default_port: u16) -> Result<Option<SocketAddr>, std::net::AddrParseError> {
         match self.health_addr.as_deref() {
             Some("") => Ok(None),
             Some(addr) => addr.parse().map(Some),

@@ -131,16 +131,9 @@ impl DeadLetters {
         headers.insert(ERROR, one_line(error).as_str());
         headers.insert(SUBJECT, subject.as_str());
         headers.insert(STREAM_SEQUENCE, stream_sequence.to_string().as_str());
-        headers.insert(
-            "Nats-Msg-Id",
-            format!("dead_letter:{subject}:{stream_sequence}").as_str(),
-        );
+        headers.insert("Nats-Msg-Id", format!("dead_letter:{subject}:{stream_sequence}").as_str());
         self.js
-            .publish_with_headers(
-                format!("{DEAD_LETTER_SUBJECT_PREFIX}.{subject}"),
-                headers,
-                message.payload.clone(),
-            )
+            .publish_with_headers(format!("{DEAD_LETTER_SUBJECT_PREFIX}.{subject}"), headers, message.payload.clone())
             .await
             .map_err(DeadLetterError::Store)?
             .await
@@ -155,20 +148,13 @@ impl DeadLetters {
         let mut letters = Vec::new();
         let mut next = 0;
         loop {
-            let found = stream
-                .raw_message_builder()
-                .sequence(next)
-                .next_by_subject(filter.clone())
-                .send()
-                .await;
+            let found = stream.raw_message_builder().sequence(next).next_by_subject(filter.clone()).send().await;
             match found {
                 Ok(message) => {
                     next = message.sequence + 1;
                     letters.push(parse(message));
                 }
-                Err(error)
-                    if error.kind() == jetstream::stream::RawMessageErrorKind::NoMessageFound =>
-                {
+                Err(error) if error.kind() == jetstream::stream::RawMessageErrorKind::NoMessageFound => {
                     break;
                 }
                 Err(error) => return Err(DeadLetterError::Read(error.into())),
@@ -181,16 +167,9 @@ impl DeadLetters {
     pub async fn replay(&self, subject: &str, id: u64) -> Result<u64, DeadLetterError> {
         let stream = self.stream().await?;
         let message = match stream.get_raw_message(id).await {
-            Ok(message)
-                if message.subject.as_str()
-                    == format!("{DEAD_LETTER_SUBJECT_PREFIX}.{subject}") =>
-            {
-                message
-            }
+            Ok(message) if message.subject.as_str() == format!("{DEAD_LETTER_SUBJECT_PREFIX}.{subject}") => message,
             Ok(_) => return Err(DeadLetterError::NotFound { id }),
-            Err(error)
-                if error.kind() == jetstream::stream::RawMessageErrorKind::NoMessageFound =>
-            {
+            Err(error) if error.kind() == jetstream::stream::RawMessageErrorKind::NoMessageFound => {
                 return Err(DeadLetterError::NotFound { id });
             }
             Err(error) => return Err(DeadLetterError::Read(error.into())),
@@ -203,52 +182,29 @@ impl DeadLetters {
             }
         }
         // A fresh key: the original's may still be inside the de-duplication window.
-        headers.insert(
-            "Nats-Msg-Id",
-            format!("replay:{DEAD_LETTER_STREAM}:{id}").as_str(),
-        );
+        headers.insert("Nats-Msg-Id", format!("replay:{DEAD_LETTER_STREAM}:{id}").as_str());
         let ack = self
             .js
-            .publish_with_headers(
-                letter.original_subject.clone(),
-                headers,
-                letter.payload.clone(),
-            )
+            .publish_with_headers(letter.original_subject.clone(), headers, letter.payload.clone())
             .await
             .map_err(|source| DeadLetterError::Replay { id, source })?
             .await
             .map_err(|source| DeadLetterError::Replay { id, source })?;
-        stream
-            .delete_message(id)
-            .await
-            .map_err(|e| DeadLetterError::Delete {
-                id,
-                source: e.into(),
-            })?;
+        stream.delete_message(id).await.map_err(|e| DeadLetterError::Delete { id, source: e.into() })?;
         Ok(ack.sequence)
     }
 
     async fn stream(&self) -> Result<jetstream::stream::Stream, DeadLetterError> {
-        self.js
-            .get_stream(DEAD_LETTER_STREAM)
-            .await
-            .map_err(|e| DeadLetterError::Read(e.into()))
+        self.js.get_stream(DEAD_LETTER_STREAM).await.map_err(|e| DeadLetterError::Read(e.into()))
     }
 }
 
 fn parse(message: jetstream::message::StreamMessage) -> DeadLetter {
-    let header = |name: &str| {
-        message
-            .headers
-            .get(name)
-            .map(|v| v.as_str().to_owned())
-            .unwrap_or_default()
-    };
+    let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_owned()).unwrap_or_default();
     let original_subject = match header(SUBJECT) {
-        subject if subject.is_empty() => message
-            .subject
-            .trim_start_matches(&format!("{DEAD_LETTER_SUBJECT_PREFIX}."))
-            .to_owned(),
+        subject if subject.is_empty() => {
+            message.subject.trim_start_matches(&format!("{DEAD_LETTER_SUBJECT_PREFIX}.")).to_owned()
+        }
         subject => subject,
     };
     DeadLetter {
@@ -264,10 +220,7 @@ fn parse(message: jetstream::message::StreamMessage) -> DeadLetter {
 }
 
 fn one_line(text: &str) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     match flat.char_indices().nth(MAX_ERROR_CHARS) {
         Some((cut, _)) => format!("{}…", &flat[..cut]),
         None => flat,
@@ -280,10 +233,7 @@ mod tests {
 
     #[test]
     fn errors_become_one_bounded_line() {
-        assert_eq!(
-            one_line("db down\ncaused by: refused"),
-            "db down caused by: refused"
-        );
+        assert_eq!(one_line("db down\ncaused by: refused"), "db down caused by: refused");
         let long = "x".repeat(5_000);
         assert_eq!(one_line(&long).chars().count(), 2_001);
     }

@@ -28,48 +28,26 @@ pub async fn serve(
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
-        .route(
-            "/metrics",
-            get(|State(probe): State<Probe>| async move { probe.metrics.encode() }),
-        )
-        .with_state(Probe {
-            nats,
-            database,
-            metrics,
-        });
+        .route("/metrics", get(|State(probe): State<Probe>| async move { probe.metrics.encode() }))
+        .with_state(Probe { nats, database, metrics });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "health and metrics endpoints listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
 }
 
 async fn ready(State(probe): State<Probe>) -> (StatusCode, String) {
     if probe.nats.connection_state() != async_nats::connection::State::Connected {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "nats: not connected\n".to_owned(),
-        );
+        return (StatusCode::SERVICE_UNAVAILABLE, "nats: not connected\n".to_owned());
     }
     if let Some(pool) = &probe.database {
-        let ping = tokio::time::timeout(
-            Duration::from_secs(2),
-            sqlx::query("SELECT 1").execute(pool),
-        )
-        .await;
+        let ping = tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(pool)).await;
         match ping {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => {
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("database: {error}\n"),
-                );
+                return (StatusCode::SERVICE_UNAVAILABLE, format!("database: {error}\n"));
             }
             Err(_) => {
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "database: no answer within 2s\n".to_owned(),
-                );
+                return (StatusCode::SERVICE_UNAVAILABLE, "database: no answer within 2s\n".to_owned());
             }
         }
     }

@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod provision;
 pub mod publish;
 pub mod retry_policy;
+pub mod s3;
 pub mod service;
 pub mod shutdown;
 pub mod task;

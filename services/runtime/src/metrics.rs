@@ -1,9 +1,7 @@
 //! Prometheus metrics of the worker, served on `/metrics` by [`crate::health`].
 
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::{
-    counter::Counter, family::Family, gauge::Gauge, histogram::Histogram,
-};
+use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram};
 use prometheus_client::registry::Registry;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -37,58 +35,22 @@ impl Default for Metrics {
         let retried = Family::<TaskLabel, Counter>::default();
         let dead_lettered = Family::<TaskLabel, Counter>::default();
         let duration = Family::<TaskLabel, Histogram>::new_with_constructor(|| {
-            Histogram::new([
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-            ])
+            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0])
         });
         let pending = Family::<TaskLabel, Gauge>::default();
-        registry.register(
-            "jobs_processed",
-            "Jobs completed and acknowledged",
-            processed.clone(),
-        );
-        registry.register(
-            "jobs_failed",
-            "Failed attempts (retried or not)",
-            failed.clone(),
-        );
-        registry.register(
-            "jobs_retried",
-            "Attempts scheduled for a retry",
-            retried.clone(),
-        );
-        registry.register(
-            "jobs_dead_lettered",
-            "Jobs given up on and dead-lettered",
-            dead_lettered.clone(),
-        );
-        registry.register(
-            "job_duration_seconds",
-            "Handler run time per attempt",
-            duration.clone(),
-        );
-        registry.register(
-            "consumer_pending_jobs",
-            "Jobs waiting in the durable consumer",
-            pending.clone(),
-        );
-        Metrics {
-            registry,
-            processed,
-            failed,
-            retried,
-            dead_lettered,
-            duration,
-            pending,
-        }
+        registry.register("jobs_processed", "Jobs completed and acknowledged", processed.clone());
+        registry.register("jobs_failed", "Failed attempts (retried or not)", failed.clone());
+        registry.register("jobs_retried", "Attempts scheduled for a retry", retried.clone());
+        registry.register("jobs_dead_lettered", "Jobs given up on and dead-lettered", dead_lettered.clone());
+        registry.register("job_duration_seconds", "Handler run time per attempt", duration.clone());
+        registry.register("consumer_pending_jobs", "Jobs waiting in the durable consumer", pending.clone());
+        Metrics { registry, processed, failed, retried, dead_lettered, duration, pending }
     }
 }
 
 impl Metrics {
     pub fn label(task: &str) -> TaskLabel {
-        TaskLabel {
-            task: task.to_owned(),
-        }
+        TaskLabel { task: task.to_owned() }
     }
 
     /// The OpenMetrics text exposition.

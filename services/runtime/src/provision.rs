@@ -39,12 +39,7 @@ pub enum ProvisionError {
     #[error(
         "stream {stream}: {field} is {actual} on the server but must be {wanted}; it cannot be changed in place — migrate or delete the stream"
     )]
-    ImmutableDrift {
-        stream: String,
-        field: &'static str,
-        actual: String,
-        wanted: String,
-    },
+    ImmutableDrift { stream: String, field: &'static str, actual: String, wanted: String },
     #[error("stream {stream}: {source}")]
     Stream {
         stream: String,
@@ -108,41 +103,24 @@ pub fn consumer_config(name: &str, ack_wait: Duration) -> pull::Config {
 }
 
 /// Create the stream, or reconcile it to `wanted`.
-pub async fn ensure_stream(
-    js: &jetstream::Context,
-    wanted: stream::Config,
-) -> Result<stream::Stream, ProvisionError> {
+pub async fn ensure_stream(js: &jetstream::Context, wanted: stream::Config) -> Result<stream::Stream, ProvisionError> {
     let name = wanted.name.clone();
-    let stream_error = |source: async_nats::Error| ProvisionError::Stream {
-        stream: name.clone(),
-        source,
-    };
+    let stream_error = |source: async_nats::Error| ProvisionError::Stream { stream: name.clone(), source };
     match js.get_stream(&name).await {
         Ok(mut existing) => {
-            let actual = existing
-                .info()
-                .await
-                .map_err(|e| stream_error(e.into()))?
-                .config
-                .clone();
+            let actual = existing.info().await.map_err(|e| stream_error(e.into()))?.config.clone();
             check_immutable(&actual, &wanted)?;
             let changed = mutable_drift(&actual, &wanted);
             if !changed.is_empty() {
-                js.update_stream(wanted.clone())
-                    .await
-                    .map_err(|e| stream_error(e.into()))?;
+                js.update_stream(wanted.clone()).await.map_err(|e| stream_error(e.into()))?;
                 tracing::warn!(stream = %name, fields = ?changed, "stream settings drifted; reconciled");
             }
             Ok(existing)
         }
         Err(error) if is_stream_not_found(&error) => {
             // Another replica may be creating it right now: create-or-update is idempotent.
-            js.create_or_update_stream(wanted.clone())
-                .await
-                .map_err(|e| stream_error(e.into()))?;
-            js.get_stream(&name)
-                .await
-                .map_err(|e| stream_error(e.into()))
+            js.create_or_update_stream(wanted.clone()).await.map_err(|e| stream_error(e.into()))?;
+            js.get_stream(&name).await.map_err(|e| stream_error(e.into()))
         }
         Err(error) => Err(stream_error(error.into())),
     }
@@ -156,21 +134,15 @@ pub async fn ensure_consumer(
     let consumer_name = wanted.durable_name.clone().unwrap_or_default();
     let stream_name = stream.cached_info().config.name.clone();
     // The server's create action is create-or-update for a durable consumer of the same name.
-    stream
-        .create_consumer(wanted)
-        .await
-        .map_err(|source| ProvisionError::Consumer {
-            stream: stream_name,
-            consumer: consumer_name,
-            source: source.into(),
-        })
+    stream.create_consumer(wanted).await.map_err(|source| ProvisionError::Consumer {
+        stream: stream_name,
+        consumer: consumer_name,
+        source: source.into(),
+    })
 }
 
 /// Every stream the system uses: one per job subject, and the dead letters.
-pub async fn ensure_all_streams(
-    js: &jetstream::Context,
-    replicas: usize,
-) -> Result<(), ProvisionError> {
+pub async fn ensure_all_streams(js: &jetstream::Context, replicas: usize) -> Result<(), ProvisionError> {
     for subject in [
         <proto::ExtractJob as proto::Job>::SUBJECT,
         <proto::CleanupJob as proto::Job>::SUBJECT,
@@ -191,26 +163,17 @@ fn is_stream_not_found(error: &jetstream::context::GetStreamError) -> bool {
 }
 
 fn check_immutable(actual: &stream::Config, wanted: &stream::Config) -> Result<(), ProvisionError> {
-    let drift =
-        |field, actual_value: String, wanted_value: String| ProvisionError::ImmutableDrift {
-            stream: wanted.name.clone(),
-            field,
-            actual: actual_value,
-            wanted: wanted_value,
-        };
+    let drift = |field, actual_value: String, wanted_value: String| ProvisionError::ImmutableDrift {
+        stream: wanted.name.clone(),
+        field,
+        actual: actual_value,
+        wanted: wanted_value,
+    };
     if actual.storage != wanted.storage {
-        return Err(drift(
-            "storage",
-            format!("{:?}", actual.storage),
-            format!("{:?}", wanted.storage),
-        ));
+        return Err(drift("storage", format!("{:?}", actual.storage), format!("{:?}", wanted.storage)));
     }
     if actual.retention != wanted.retention {
-        return Err(drift(
-            "retention",
-            format!("{:?}", actual.retention),
-            format!("{:?}", wanted.retention),
-        ));
+        return Err(drift("retention", format!("{:?}", actual.retention), format!("{:?}", wanted.retention)));
     }
     Ok(())
 }
@@ -253,30 +216,17 @@ mod tests {
     #[test]
     fn storage_drift_is_refused_and_named() {
         let wanted = job_stream_config("cleanup", 1);
-        let actual = stream::Config {
-            storage: StorageType::Memory,
-            ..wanted.clone()
-        };
+        let actual = stream::Config { storage: StorageType::Memory, ..wanted.clone() };
         let error = check_immutable(&actual, &wanted).expect_err("storage cannot change in place");
         let text = error.to_string();
-        assert!(
-            text.contains("JOBS_CLEANUP") && text.contains("storage"),
-            "{text}"
-        );
+        assert!(text.contains("JOBS_CLEANUP") && text.contains("storage"), "{text}");
     }
 
     #[test]
     fn replica_and_window_drift_are_reconcilable() {
         let wanted = job_stream_config("auto_done", 3);
-        let actual = stream::Config {
-            num_replicas: 1,
-            duplicate_window: Duration::from_secs(10),
-            ..wanted.clone()
-        };
+        let actual = stream::Config { num_replicas: 1, duplicate_window: Duration::from_secs(10), ..wanted.clone() };
         assert!(check_immutable(&actual, &wanted).is_ok());
-        assert_eq!(
-            mutable_drift(&actual, &wanted),
-            ["num_replicas", "duplicate_window"]
-        );
+        assert_eq!(mutable_drift(&actual, &wanted), ["num_replicas", "duplicate_window"]);
     }
 }

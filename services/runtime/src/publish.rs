@@ -49,11 +49,7 @@ impl Publisher {
     }
 
     /// Publish `job` with `message_id` as its de-duplication key.
-    pub async fn publish<J: Job>(
-        &self,
-        job: &J,
-        message_id: &str,
-    ) -> Result<Published, PublishError> {
+    pub async fn publish<J: Job>(&self, job: &J, message_id: &str) -> Result<Published, PublishError> {
         let span = tracing::info_span!(
             "publish",
             otel.name = format!("{} publish", J::SUBJECT),
@@ -72,23 +68,13 @@ impl Publisher {
                 .js
                 .publish_with_headers(J::SUBJECT, headers, payload.into())
                 .await
-                .map_err(|source| PublishError::Send {
-                    subject: J::SUBJECT,
-                    source,
-                })?
+                .map_err(|source| PublishError::Send { subject: J::SUBJECT, source })?
                 .await
-                .map_err(|source| PublishError::Ack {
-                    subject: J::SUBJECT,
-                    source,
-                })?;
+                .map_err(|source| PublishError::Ack { subject: J::SUBJECT, source })?;
             if ack.duplicate {
                 tracing::info!(message_id, "duplicate publish: the job is already queued");
             }
-            Ok(Published {
-                stream: ack.stream,
-                sequence: ack.sequence,
-                duplicate: ack.duplicate,
-            })
+            Ok(Published { stream: ack.stream, sequence: ack.sequence, duplicate: ack.duplicate })
         }
         .instrument(span)
         .await

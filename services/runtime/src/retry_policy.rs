@@ -21,18 +21,13 @@ pub struct RetryPolicy {
 
 impl RetryPolicy {
     pub fn new(base: Duration, max: Duration) -> Self {
-        RetryPolicy {
-            base,
-            max: max.max(base),
-        }
+        RetryPolicy { base, max: max.max(base) }
     }
 
     /// The un-jittered delay after `failed_attempt` failed.
     pub fn ceiling(&self, failed_attempt: u32) -> Duration {
         let doublings = failed_attempt.saturating_sub(1).min(32);
-        self.base
-            .saturating_mul(1u32 << doublings.min(31))
-            .min(self.max)
+        self.base.saturating_mul(1u32 << doublings.min(31)).min(self.max)
     }
 
     /// The delay to wait after `failed_attempt` failed, jittered into `ceiling/2 ..= ceiling`.
@@ -47,10 +42,7 @@ impl RetryPolicy {
 mod tests {
     use super::*;
 
-    const POLICY: RetryPolicy = RetryPolicy {
-        base: Duration::from_secs(5),
-        max: Duration::from_secs(300),
-    };
+    const POLICY: RetryPolicy = RetryPolicy { base: Duration::from_secs(5), max: Duration::from_secs(300) };
 
     #[test]
     fn ceiling_doubles_per_attempt_and_saturates() {
@@ -65,10 +57,7 @@ mod tests {
             for _ in 0..200 {
                 let delay = POLICY.delay(attempt);
                 let ceiling = POLICY.ceiling(attempt);
-                assert!(
-                    delay >= ceiling / 2 && delay <= ceiling,
-                    "attempt {attempt}: {delay:?}"
-                );
+                assert!(delay >= ceiling / 2 && delay <= ceiling, "attempt {attempt}: {delay:?}");
             }
         }
     }

@@ -53,20 +53,11 @@ impl WorkerService {
     pub async fn run<T: Task>(self, task: T, config: &WorkerConfig) -> anyhow::Result<()> {
         let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
         let metrics = Arc::new(Metrics::default());
-        if let Some(addr) = config
-            .health_addr(self.default_health_port)
-            .context("HEALTH_ADDR")?
-        {
-            let (nats, database, metrics, shutdown) = (
-                self.nats.clone(),
-                self.database.clone(),
-                metrics.clone(),
-                shutdown.clone(),
-            );
+        if let Some(addr) = config.health_addr(self.default_health_port).context("HEALTH_ADDR")? {
+            let (nats, database, metrics, shutdown) =
+                (self.nats.clone(), self.database.clone(), metrics.clone(), shutdown.clone());
             tokio::spawn(async move {
-                if let Err(error) =
-                    crate::health::serve(addr, nats, database, metrics, shutdown).await
-                {
+                if let Err(error) = crate::health::serve(addr, nats, database, metrics, shutdown).await {
                     tracing::error!(%error, %addr, "health endpoint failed");
                 }
             });

@@ -30,9 +30,7 @@ impl Shutdown {
                 _ = terminate.recv() => {}
                 _ = interrupt.recv() => {}
             }
-            tracing::info!(
-                "shutdown requested: no new jobs; waiting for in-flight jobs (signal again to exit now)"
-            );
+            tracing::info!("shutdown requested: no new jobs; waiting for in-flight jobs (signal again to exit now)");
             token.cancel();
             tokio::select! {
                 _ = terminate.recv() => {}

@@ -73,20 +73,12 @@ pub trait Task: Send + Sync + 'static {
 
     /// Handle one delivery. Must be idempotent: a job can be delivered more than once (after a
     /// crash, a lost ack, or a duplicate publish outside the de-duplication window).
-    fn handle(
-        &self,
-        job: Self::Job,
-        attempt: Attempt,
-    ) -> impl Future<Output = Result<(), TaskError>> + Send;
+    fn handle(&self, job: Self::Job, attempt: Attempt) -> impl Future<Output = Result<(), TaskError>> + Send;
 
     /// Runs once when the job is given up on — after its last attempt failed, or at once on a
     /// permanent failure — before the message is dead-lettered and terminated. If the hook
     /// itself fails the message is retried later, so the hook must be idempotent too.
-    fn on_exhausted(
-        &self,
-        job: &Self::Job,
-        error: &str,
-    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+    fn on_exhausted(&self, job: &Self::Job, error: &str) -> impl Future<Output = anyhow::Result<()>> + Send {
         let _ = (job, error);
         async { Ok(()) }
     }

@@ -96,14 +96,10 @@ pub async fn run<T: Task>(
     shutdown: Shutdown,
 ) -> Result<(), ProvisionError> {
     let subject = <T::Job as proto::Job>::SUBJECT;
-    let stream =
-        provision::ensure_stream(&js, provision::job_stream_config(subject, replicas)).await?;
+    let stream = provision::ensure_stream(&js, provision::job_stream_config(subject, replicas)).await?;
     provision::ensure_stream(&js, provision::dead_letter_stream_config(replicas)).await?;
-    let consumer = provision::ensure_consumer(
-        &stream,
-        provision::consumer_config(T::CONSUMER, settings.ack_wait),
-    )
-    .await?;
+    let consumer =
+        provision::ensure_consumer(&stream, provision::consumer_config(T::CONSUMER, settings.ack_wait)).await?;
 
     let shared = Arc::new(Shared {
         task,
@@ -114,12 +110,7 @@ pub async fn run<T: Task>(
     });
     let slots = Arc::new(Semaphore::new(settings.concurrency));
     let mut in_flight = JoinSet::new();
-    tracing::info!(
-        subject,
-        consumer = T::CONSUMER,
-        concurrency = settings.concurrency,
-        "worker started"
-    );
+    tracing::info!(subject, consumer = T::CONSUMER, concurrency = settings.concurrency, "worker started");
 
     'pulling: while !shutdown.is_shutdown() {
         let first = tokio::select! {
@@ -130,11 +121,7 @@ pub async fn run<T: Task>(
         while let Ok(permit) = slots.clone().try_acquire_owned() {
             free.push(permit);
         }
-        let pull = consumer
-            .batch()
-            .max_messages(free.len())
-            .expires(PULL_EXPIRES)
-            .messages();
+        let pull = consumer.batch().max_messages(free.len()).expires(PULL_EXPIRES).messages();
         let mut batch = tokio::select! {
             batch = pull => match batch {
                 Ok(batch) => batch,
@@ -155,9 +142,7 @@ pub async fn run<T: Task>(
             };
             match next {
                 Some(Ok(message)) => {
-                    let permit = free
-                        .pop()
-                        .expect("a pull never delivers more than it asked for");
+                    let permit = free.pop().expect("a pull never delivers more than it asked for");
                     in_flight.spawn(process(shared.clone(), message, permit));
                 }
                 Some(Err(error)) => {
@@ -176,15 +161,11 @@ pub async fn run<T: Task>(
     let running = in_flight.len();
     if running > 0 {
         tracing::info!(running, grace = ?settings.shutdown_grace, "waiting for in-flight jobs");
-        let drained = tokio::time::timeout(settings.shutdown_grace, async {
-            while in_flight.join_next().await.is_some() {}
-        })
-        .await;
+        let drained =
+            tokio::time::timeout(settings.shutdown_grace, async { while in_flight.join_next().await.is_some() {} })
+                .await;
         if drained.is_err() {
-            tracing::warn!(
-                left = in_flight.len(),
-                "grace period over; unfinished jobs will be redelivered"
-            );
+            tracing::warn!(left = in_flight.len(), "grace period over; unfinished jobs will be redelivered");
             in_flight.abort_all();
         }
     }
@@ -193,11 +174,7 @@ pub async fn run<T: Task>(
 }
 
 /// Handle one delivery start to finish, inside a span that continues the producer's trace.
-async fn process<T: Task>(
-    shared: Arc<Shared<T>>,
-    message: jetstream::Message,
-    _slot: OwnedSemaphorePermit,
-) {
+async fn process<T: Task>(shared: Arc<Shared<T>>, message: jetstream::Message, _slot: OwnedSemaphorePermit) {
     let Ok(info) = message.info() else {
         tracing::warn!(subject = %message.subject, "ignoring a message without JetStream metadata");
         return;
@@ -207,11 +184,7 @@ async fn process<T: Task>(
         max: shared.task.policy().max_attempts,
     };
     let stream_sequence = info.stream_sequence;
-    shared
-        .metrics
-        .pending
-        .get_or_create(&shared.label)
-        .set(i64::try_from(info.pending).unwrap_or(i64::MAX));
+    shared.metrics.pending.get_or_create(&shared.label).set(i64::try_from(info.pending).unwrap_or(i64::MAX));
     let message_id = message
         .headers
         .as_ref()
@@ -241,14 +214,7 @@ async fn process<T: Task>(
         let outcome = settle(&shared, &message, stream_sequence, attempt).await;
         let span = Span::current();
         span.record("job.outcome", outcome.as_str());
-        span.record(
-            "otel.status_code",
-            if outcome == Outcome::Succeeded {
-                "OK"
-            } else {
-                "ERROR"
-            },
-        );
+        span.record("otel.status_code", if outcome == Outcome::Succeeded { "OK" } else { "ERROR" });
     }
     .instrument(span)
     .await
@@ -264,39 +230,18 @@ async fn settle<T: Task>(
         Ok(job) => job,
         Err(error) => {
             tracing::error!(%error, "payload rejected by the contract");
-            return give_up(
-                shared,
-                message,
-                stream_sequence,
-                None,
-                Reason::Undecodable,
-                attempt,
-                &error.to_string(),
-            )
-            .await;
+            return give_up(shared, message, stream_sequence, None, Reason::Undecodable, attempt, &error.to_string())
+                .await;
         }
     };
     if attempt.number > attempt.max {
         let error = "the previous attempt never reported back (worker crashed, timed out or lost its connection)";
-        return give_up(
-            shared,
-            message,
-            stream_sequence,
-            Some(&job),
-            Reason::Exhausted,
-            attempt,
-            error,
-        )
-        .await;
+        return give_up(shared, message, stream_sequence, Some(&job), Reason::Exhausted, attempt, error).await;
     }
 
     let started = Instant::now();
     let result = run_handler(shared, job.clone(), attempt, message).await;
-    shared
-        .metrics
-        .duration
-        .get_or_create(&shared.label)
-        .observe(started.elapsed().as_secs_f64());
+    shared.metrics.duration.get_or_create(&shared.label).observe(started.elapsed().as_secs_f64());
 
     match result {
         Ok(()) => {
@@ -321,29 +266,11 @@ async fn settle<T: Task>(
                 }
                 TaskError::Retryable(error) => {
                     let error = format!("{error:#}");
-                    give_up(
-                        shared,
-                        message,
-                        stream_sequence,
-                        Some(&job),
-                        Reason::Exhausted,
-                        attempt,
-                        &error,
-                    )
-                    .await
+                    give_up(shared, message, stream_sequence, Some(&job), Reason::Exhausted, attempt, &error).await
                 }
                 TaskError::Permanent(error) => {
                     let error = format!("{error:#}");
-                    give_up(
-                        shared,
-                        message,
-                        stream_sequence,
-                        Some(&job),
-                        Reason::Permanent,
-                        attempt,
-                        &error,
-                    )
-                    .await
+                    give_up(shared, message, stream_sequence, Some(&job), Reason::Permanent, attempt, &error).await
                 }
             }
         }
@@ -408,10 +335,7 @@ async fn give_up<T: Task>(
         nak(message, retry_delay).await;
         return Outcome::GiveUpDeferred;
     }
-    if let Err(store_error) = shared
-        .dead_letters
-        .record(message, stream_sequence, reason, attempt.number, error)
-        .await
+    if let Err(store_error) = shared.dead_letters.record(message, stream_sequence, reason, attempt.number, error).await
     {
         tracing::error!(error = %store_error, "dead letter not stored; the job will be given up again later");
         nak(message, retry_delay).await;
@@ -421,11 +345,7 @@ async fn give_up<T: Task>(
         // The dead letter is stored; a redelivery would be given up again and de-duplicated.
         tracing::warn!(error = %term_error, "terminate not delivered");
     }
-    shared
-        .metrics
-        .dead_lettered
-        .get_or_create(&shared.label)
-        .inc();
+    shared.metrics.dead_lettered.get_or_create(&shared.label).inc();
     tracing::error!(%reason, attempt = %attempt, error, "job given up and dead-lettered");
     Outcome::DeadLettered(reason)
 }

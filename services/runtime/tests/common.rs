@@ -75,22 +75,15 @@ impl Task for ScriptedTask {
     }
 
     async fn handle(&self, job: ExtractJob, attempt: Attempt) -> Result<(), TaskError> {
-        self.calls.lock().unwrap().push(Call {
-            attempt: attempt.number,
-            at: Instant::now(),
-        });
+        self.calls.lock().unwrap().push(Call { attempt: attempt.number, at: Instant::now() });
         let step = self.script[(attempt.number as usize - 1).min(self.script.len() - 1)];
         match step {
             Step::Succeed => {}
             Step::FailRetryable => {
-                return Err(TaskError::retryable(anyhow::anyhow!(
-                    "database unreachable (scripted)"
-                )));
+                return Err(TaskError::retryable(anyhow::anyhow!("database unreachable (scripted)")));
             }
             Step::FailPermanent => {
-                return Err(TaskError::permanent(anyhow::anyhow!(
-                    "attachment missing (scripted)"
-                )));
+                return Err(TaskError::permanent(anyhow::anyhow!("attachment missing (scripted)")));
             }
             Step::Panic => panic!("scripted panic in the handler"),
             Step::Sleep(duration) => tokio::time::sleep(duration).await,
@@ -100,10 +93,7 @@ impl Task for ScriptedTask {
     }
 
     async fn on_exhausted(&self, job: &ExtractJob, error: &str) -> anyhow::Result<()> {
-        self.exhausted
-            .lock()
-            .unwrap()
-            .push((job.clone(), error.to_owned()));
+        self.exhausted.lock().unwrap().push((job.clone(), error.to_owned()));
         Ok(())
     }
 }
@@ -123,70 +113,43 @@ impl RunningWorker {
 }
 
 pub fn settings(concurrency: usize) -> WorkerSettings {
-    WorkerSettings {
-        concurrency,
-        ack_wait: Duration::from_secs(2),
-        shutdown_grace: Duration::from_secs(10),
-    }
+    WorkerSettings { concurrency, ack_wait: Duration::from_secs(2), shutdown_grace: Duration::from_secs(10) }
 }
 
 /// Run `task` in this process against `js` until stopped.
-pub fn spawn_worker<T: Task + Clone>(
-    task: &T,
-    js: &jetstream::Context,
-    settings: WorkerSettings,
-) -> RunningWorker {
+pub fn spawn_worker<T: Task + Clone>(task: &T, js: &jetstream::Context, settings: WorkerSettings) -> RunningWorker {
     let shutdown = Shutdown::new();
     let metrics = Arc::new(Metrics::default());
     let (task, js, stop, m) = (task.clone(), js.clone(), shutdown.clone(), metrics.clone());
     let handle = tokio::spawn(async move {
-        worker::run(task, js, 1, settings, m, stop)
-            .await
-            .expect("worker runs");
+        worker::run(task, js, 1, settings, m, stop).await.expect("worker runs");
     });
-    RunningWorker {
-        shutdown,
-        metrics,
-        handle,
-    }
+    RunningWorker { shutdown, metrics, handle }
 }
 
 /// Tracing as the binaries set it up, so spans carry trace context (and logs show in failures).
 pub fn init_telemetry() {
-    static TELEMETRY: std::sync::OnceLock<worker_runtime::telemetry::Telemetry> =
-        std::sync::OnceLock::new();
+    static TELEMETRY: std::sync::OnceLock<worker_runtime::telemetry::Telemetry> = std::sync::OnceLock::new();
     TELEMETRY.get_or_init(|| {
-        let config = worker_runtime::telemetry::TelemetryConfig {
-            log_format: worker_runtime::telemetry::LogFormat::Text,
-        };
+        let config =
+            worker_runtime::telemetry::TelemetryConfig { log_format: worker_runtime::telemetry::LogFormat::Text };
         worker_runtime::telemetry::init(&config, "runtime-tests")
     });
 }
 
 pub fn job() -> ExtractJob {
-    ExtractJob {
-        attachment_id: uuid::Uuid::new_v4(),
-        match_id: uuid::Uuid::new_v4(),
-    }
+    ExtractJob { attachment_id: uuid::Uuid::new_v4(), match_id: uuid::Uuid::new_v4() }
 }
 
 /// Delivered and not-yet-acknowledged counts of the task's consumer.
 pub async fn consumer_state(js: &jetstream::Context) -> (u64, usize) {
     let stream = js.get_stream("JOBS_EXTRACT").await.expect("stream");
-    let mut consumer: jetstream::consumer::PullConsumer =
-        stream.get_consumer("extract").await.expect("consumer");
+    let mut consumer: jetstream::consumer::PullConsumer = stream.get_consumer("extract").await.expect("consumer");
     let info = consumer.info().await.expect("consumer info");
     (info.num_pending, info.num_ack_pending)
 }
 
 /// Messages left in the work-queue stream (acked and terminated ones are removed).
 pub async fn stored_jobs(js: &jetstream::Context) -> u64 {
-    js.get_stream("JOBS_EXTRACT")
-        .await
-        .expect("stream")
-        .get_info()
-        .await
-        .expect("info")
-        .state
-        .messages
+    js.get_stream("JOBS_EXTRACT").await.expect("stream").get_info().await.expect("info").state.messages
 }

@@ -18,9 +18,7 @@ async fn setup() -> (NatsServer, async_nats::jetstream::Context, Publisher) {
     common::init_telemetry();
     let nats = NatsServer::start().await;
     let js = async_nats::jetstream::new(nats.client().await);
-    provision::ensure_all_streams(&js, 1)
-        .await
-        .expect("provision");
+    provision::ensure_all_streams(&js, 1).await.expect("provision");
     let publisher = Publisher::new(js.clone());
     (nats, js, publisher)
 }
@@ -37,49 +35,24 @@ fn count(family: &CounterFamily) -> u64 {
 #[tokio::test]
 async fn retryable_failures_are_retried_after_the_backoff_then_succeed() {
     let (_nats, js, publisher) = setup().await;
-    let task = ScriptedTask::new(vec![
-        Step::FailRetryable,
-        Step::FailRetryable,
-        Step::Succeed,
-    ]);
+    let task = ScriptedTask::new(vec![Step::FailRetryable, Step::FailRetryable, Step::Succeed]);
     let worker = spawn_worker(&task, &js, settings(2));
     publisher.publish(&job(), "retry-1").await.unwrap();
 
-    wait_until("the third attempt to succeed", WAIT, || async {
-        task.completed() == 1
-    })
-    .await;
+    wait_until("the third attempt to succeed", WAIT, || async { task.completed() == 1 }).await;
     let calls = task.calls();
-    assert_eq!(
-        calls.iter().map(|c| c.attempt).collect::<Vec<_>>(),
-        [1, 2, 3],
-        "attempt numbers from the metadata"
-    );
+    assert_eq!(calls.iter().map(|c| c.attempt).collect::<Vec<_>>(), [1, 2, 3], "attempt numbers from the metadata");
     // Backoff base 200 ms: the delay after attempt n lies in ceiling(n)/2 ..= ceiling(n) (+ slack).
     let policy = task.policy.retry;
     for (n, pair) in calls.windows(2).enumerate() {
         let waited = pair[1].at - pair[0].at;
         let ceiling = policy.ceiling(n as u32 + 1);
-        assert!(
-            waited >= ceiling / 2,
-            "retry {n} came after {waited:?}, before its backoff {:?}",
-            ceiling / 2
-        );
-        assert!(
-            waited <= ceiling + Duration::from_secs(1),
-            "retry {n} came only after {waited:?}"
-        );
-        println!(
-            "retry {} after {waited:?} (window {:?}..={ceiling:?})",
-            n + 1,
-            ceiling / 2
-        );
+        assert!(waited >= ceiling / 2, "retry {n} came after {waited:?}, before its backoff {:?}", ceiling / 2);
+        assert!(waited <= ceiling + Duration::from_secs(1), "retry {n} came only after {waited:?}");
+        println!("retry {} after {waited:?} (window {:?}..={ceiling:?})", n + 1, ceiling / 2);
     }
     assert!(task.exhausted().is_empty());
-    wait_until("the ack to remove the job", WAIT, || async {
-        stored_jobs(&js).await == 0
-    })
-    .await;
+    wait_until("the ack to remove the job", WAIT, || async { stored_jobs(&js).await == 0 }).await;
     assert_eq!(count(&worker.metrics.retried), 2);
     assert_eq!(count(&worker.metrics.processed), 1);
     worker.stop().await;
@@ -94,46 +67,23 @@ async fn exhausted_job_runs_the_hook_once_and_is_dead_lettered() {
     publisher.publish(&published, "exhaust-1").await.unwrap();
 
     let dead_letters = DeadLetters::new(js.clone());
-    wait_until("a dead letter", WAIT, || async {
-        dead_letters.list("extract").await.unwrap().len() == 1
-    })
-    .await;
-    wait_until("the terminate to remove the job", WAIT, || async {
-        stored_jobs(&js).await == 0
-    })
-    .await;
+    wait_until("a dead letter", WAIT, || async { dead_letters.list("extract").await.unwrap().len() == 1 }).await;
+    wait_until("the terminate to remove the job", WAIT, || async { stored_jobs(&js).await == 0 }).await;
     assert_eq!(task.calls().len(), 3, "max_attempts is 3");
     let exhausted = task.exhausted();
     assert_eq!(exhausted.len(), 1, "hook runs exactly once");
     assert_eq!(exhausted[0].0, published);
-    assert!(
-        exhausted[0].1.contains("database unreachable"),
-        "{}",
-        exhausted[0].1
-    );
+    assert!(exhausted[0].1.contains("database unreachable"), "{}", exhausted[0].1);
 
     let letter = &dead_letters.list("extract").await.unwrap()[0];
     assert_eq!(
-        (
-            letter.reason.as_str(),
-            letter.attempts,
-            letter.original_subject.as_str()
-        ),
+        (letter.reason.as_str(), letter.attempts, letter.original_subject.as_str()),
         ("exhausted", 3, "extract")
     );
     assert!(letter.error.contains("database unreachable"));
-    assert_eq!(
-        letter.headers.get("Dead-Letter-Msg-Id").map(|v| v.as_str()),
-        Some("exhaust-1")
-    );
-    assert!(
-        letter.headers.get("traceparent").is_some(),
-        "trace context kept with the dead letter"
-    );
-    assert_eq!(
-        proto::decode::<proto::ExtractJob>(&letter.payload).unwrap(),
-        published
-    );
+    assert_eq!(letter.headers.get("Dead-Letter-Msg-Id").map(|v| v.as_str()), Some("exhaust-1"));
+    assert!(letter.headers.get("traceparent").is_some(), "trace context kept with the dead letter");
+    assert_eq!(proto::decode::<proto::ExtractJob>(&letter.payload).unwrap(), published);
     assert_eq!(count(&worker.metrics.dead_lettered), 1);
     worker.stop().await;
 }
@@ -146,14 +96,8 @@ async fn permanent_failure_is_not_retried() {
     publisher.publish(&job(), "permanent-1").await.unwrap();
 
     let dead_letters = DeadLetters::new(js.clone());
-    wait_until("a dead letter", WAIT, || async {
-        dead_letters.list("extract").await.unwrap().len() == 1
-    })
-    .await;
-    wait_until("the job to leave the stream", WAIT, || async {
-        stored_jobs(&js).await == 0
-    })
-    .await;
+    wait_until("a dead letter", WAIT, || async { dead_letters.list("extract").await.unwrap().len() == 1 }).await;
+    wait_until("the job to leave the stream", WAIT, || async { stored_jobs(&js).await == 0 }).await;
     assert_eq!(task.calls().len(), 1);
     assert_eq!(task.exhausted().len(), 1);
     let letter = &dead_letters.list("extract").await.unwrap()[0];
@@ -171,38 +115,15 @@ async fn poison_payload_is_dead_lettered_without_calling_the_handler() {
         br#"{"attachmentId":"nope","matchId":"x"}"#,
         br#"{"attachmentId":"6f1c2d4e-8a8b-4c53-9f0e-2b7d7d5f6a10"}"#,
     ] {
-        js.publish("extract", payload.to_vec().into())
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+        js.publish("extract", payload.to_vec().into()).await.unwrap().await.unwrap();
     }
     let dead_letters = DeadLetters::new(js.clone());
-    wait_until("three dead letters", WAIT, || async {
-        dead_letters.list("extract").await.unwrap().len() == 3
-    })
-    .await;
+    wait_until("three dead letters", WAIT, || async { dead_letters.list("extract").await.unwrap().len() == 3 }).await;
     let letters = dead_letters.list("extract").await.unwrap();
-    assert!(
-        letters
-            .iter()
-            .all(|l| l.reason == "undecodable" && l.attempts == 1),
-        "{letters:?}"
-    );
-    assert!(
-        letters[1].error.contains("attachmentId"),
-        "error names the field: {}",
-        letters[1].error
-    );
-    assert!(
-        letters[2].error.contains("matchId"),
-        "error names the field: {}",
-        letters[2].error
-    );
-    assert!(
-        task.calls().is_empty(),
-        "the handler never sees a payload that breaks the contract"
-    );
+    assert!(letters.iter().all(|l| l.reason == "undecodable" && l.attempts == 1), "{letters:?}");
+    assert!(letters[1].error.contains("attachmentId"), "error names the field: {}", letters[1].error);
+    assert!(letters[2].error.contains("matchId"), "error names the field: {}", letters[2].error);
+    assert!(task.calls().is_empty(), "the handler never sees a payload that breaks the contract");
     assert!(task.exhausted().is_empty(), "no typed job, so no hook");
     worker.stop().await;
 }
@@ -213,10 +134,7 @@ async fn panicking_handler_is_retried_and_the_worker_survives() {
     let task = ScriptedTask::new(vec![Step::Panic, Step::Succeed]);
     let worker = spawn_worker(&task, &js, settings(2));
     publisher.publish(&job(), "panic-1").await.unwrap();
-    wait_until("the retry after the panic to succeed", WAIT, || async {
-        task.completed() == 1
-    })
-    .await;
+    wait_until("the retry after the panic to succeed", WAIT, || async { task.completed() == 1 }).await;
     assert_eq!(task.calls().len(), 2);
     // Still consuming: a new job goes through.
     publisher.publish(&job(), "after-panic").await.unwrap();
@@ -231,14 +149,8 @@ async fn handler_past_its_timeout_is_retried() {
     task.policy.timeout = Duration::from_millis(300);
     let worker = spawn_worker(&task, &js, settings(1));
     publisher.publish(&job(), "slow-1").await.unwrap();
-    wait_until("the retry after the timeout", WAIT, || async {
-        task.completed() == 1
-    })
-    .await;
-    assert_eq!(
-        task.calls().iter().map(|c| c.attempt).collect::<Vec<_>>(),
-        [1, 2]
-    );
+    wait_until("the retry after the timeout", WAIT, || async { task.completed() == 1 }).await;
+    assert_eq!(task.calls().iter().map(|c| c.attempt).collect::<Vec<_>>(), [1, 2]);
     worker.stop().await;
 }
 
@@ -251,15 +163,9 @@ async fn long_handler_is_not_redelivered_while_it_heartbeats() {
     worker_settings.ack_wait = Duration::from_secs(1);
     let worker = spawn_worker(&task, &js, worker_settings);
     publisher.publish(&job(), "long-1").await.unwrap();
-    wait_until("the long job to finish", WAIT, || async {
-        task.completed() == 1
-    })
-    .await;
+    wait_until("the long job to finish", WAIT, || async { task.completed() == 1 }).await;
     assert_eq!(task.calls().len(), 1, "redelivered while still running");
-    wait_until("the ack", WAIT, || async {
-        consumer_state(&js).await == (0, 0)
-    })
-    .await;
+    wait_until("the ack", WAIT, || async { consumer_state(&js).await == (0, 0) }).await;
     worker.stop().await;
 }
 
@@ -273,10 +179,7 @@ async fn same_message_id_twice_runs_one_job() {
     assert!(!first.duplicate && second.duplicate);
     let worker = spawn_worker(&task, &js, settings(2));
     wait_until("the job", WAIT, || async { task.completed() == 1 }).await;
-    wait_until("the consumer to be drained", WAIT, || async {
-        consumer_state(&js).await == (0, 0)
-    })
-    .await;
+    wait_until("the consumer to be drained", WAIT, || async { consumer_state(&js).await == (0, 0) }).await;
     assert_eq!(task.calls().len(), 1);
     worker.stop().await;
 }
@@ -287,30 +190,17 @@ async fn shutdown_lets_in_flight_jobs_finish_and_acknowledges_them() {
     let task = ScriptedTask::new(vec![Step::Sleep(Duration::from_millis(800))]);
     let worker = spawn_worker(&task, &js, settings(2));
     for n in 0..6 {
-        publisher
-            .publish(&job(), &format!("drain-{n}"))
-            .await
-            .unwrap();
+        publisher.publish(&job(), &format!("drain-{n}")).await.unwrap();
     }
-    wait_until("two jobs in flight", WAIT, || async {
-        task.calls().len() == 2
-    })
-    .await;
+    wait_until("two jobs in flight", WAIT, || async { task.calls().len() == 2 }).await;
     worker.stop().await;
     // The two in flight finished during the grace period and were acked; the rest wait.
     assert_eq!(task.completed(), 2);
-    assert_eq!(
-        stored_jobs(&js).await,
-        4,
-        "finished jobs acked, unstarted ones still queued"
-    );
+    assert_eq!(stored_jobs(&js).await, 4, "finished jobs acked, unstarted ones still queued");
 
     let next = ScriptedTask::new(vec![Step::Succeed]);
     let worker = spawn_worker(&next, &js, settings(2));
-    wait_until("the remaining four", WAIT, || async {
-        next.completed() == 4
-    })
-    .await;
+    wait_until("the remaining four", WAIT, || async { next.completed() == 4 }).await;
     worker.stop().await;
     assert_eq!(stored_jobs(&js).await, 0);
 }
@@ -322,32 +212,17 @@ async fn nats_restart_with_jobs_in_flight_loses_nothing() {
     let worker = spawn_worker(&task, &js, settings(4));
     let jobs: Vec<_> = (0..40).map(|_| job()).collect();
     for (n, job) in jobs.iter().enumerate() {
-        publisher
-            .publish(job, &format!("restart-{n}"))
-            .await
-            .unwrap();
+        publisher.publish(job, &format!("restart-{n}")).await.unwrap();
     }
     wait_until("some jobs done", WAIT, || async { task.completed() >= 8 }).await;
     nats.restart().await;
-    wait_until(
-        "every job done after the restart",
-        Duration::from_secs(60),
-        || async {
-            let done = task.completed.lock().unwrap().clone();
-            jobs.iter().all(|job| done.contains(job))
-        },
-    )
+    wait_until("every job done after the restart", Duration::from_secs(60), || async {
+        let done = task.completed.lock().unwrap().clone();
+        jobs.iter().all(|job| done.contains(job))
+    })
     .await;
     let runs = task.completed();
-    println!(
-        "40 jobs, {runs} completions ({} ran twice because their ack was cut by the restart)",
-        runs - 40
-    );
-    wait_until(
-        "the stream to be empty",
-        Duration::from_secs(60),
-        || async { stored_jobs(&js).await == 0 },
-    )
-    .await;
+    println!("40 jobs, {runs} completions ({} ran twice because their ack was cut by the restart)", runs - 40);
+    wait_until("the stream to be empty", Duration::from_secs(60), || async { stored_jobs(&js).await == 0 }).await;
     worker.stop().await;
 }

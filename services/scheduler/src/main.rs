@@ -27,9 +27,7 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
     let (client, js) = service::connect_nats(&cli.nats, "scheduler").await?;
     provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
-    let _pool = database::connect_and_migrate(&cli.database)
-        .await
-        .context("connecting to the database")?;
+    let _pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
     tracing::info!("connected; waiting for SIGTERM");
     shutdown.cancelled().await;
     client.flush().await?;

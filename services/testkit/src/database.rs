@@ -14,24 +14,13 @@ impl TestDatabase {
         let server_url = crate::required_env("DATABASE_URL");
         let options: PgConnectOptions = server_url.parse().expect("DATABASE_URL is a Postgres URL");
         let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = options
-            .clone()
-            .database("postgres")
-            .connect()
-            .await
-            .expect("connect to the test cluster");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
+        let mut admin = options.clone().database("postgres").connect().await.expect("connect to the test cluster");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create the test database");
         admin.close().await.expect("close the admin connection");
         let options = options.database(&name);
         let url = options.to_url_lossy().to_string();
-        let pool = PgPoolOptions::new()
-            .max_connections(10)
-            .connect_with(options)
-            .await
-            .expect("connect to the test database");
+        let pool =
+            PgPoolOptions::new().max_connections(10).connect_with(options).await.expect("connect to the test database");
         TestDatabase { name, url, pool }
     }
 }

@@ -15,7 +15,7 @@ mod s3;
 
 pub use database::TestDatabase;
 pub use nats::NatsServer;
-pub use s3::{TestBucket, client_for as s3_client_for};
+pub use s3::{S3Server, TestBucket, client_for as s3_client_for};
 
 use std::time::Duration;
 
@@ -31,10 +31,7 @@ where
         if condition().await {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -49,26 +46,16 @@ pub(crate) fn required_env(name: &str) -> String {
 pub fn binary(name: &str) -> std::path::PathBuf {
     let test_exe = std::env::current_exe().expect("path of the running test");
     // target/<profile>/deps/<test> → target/<profile>/<name>
-    let profile_dir = test_exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
+    let profile_dir = test_exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
     let path = profile_dir.join(name);
-    assert!(
-        path.exists(),
-        "{} not built: run `cargo build --workspace --bins` (make test does)",
-        path.display()
-    );
+    assert!(path.exists(), "{} not built: run `cargo build --workspace --bins` (make test does)", path.display());
     path
 }
 
 /// Send a signal (`TERM`, `INT`, `KILL`, `STOP`, `CONT`) to a child process.
 pub fn signal(child: &tokio::process::Child, name: &str) {
     let pid = child.id().expect("the child is still running");
-    let status = std::process::Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status()
-        .expect("run kill");
+    let status =
+        std::process::Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().expect("run kill");
     assert!(status.success(), "kill -{name} {pid} failed");
 }

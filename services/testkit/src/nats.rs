@@ -13,11 +13,7 @@ impl NatsServer {
     /// Start on a free port with a fresh store.
     pub async fn start() -> NatsServer {
         let store = tempfile::tempdir().expect("temp dir for the JetStream store");
-        let mut server = NatsServer {
-            child: None,
-            port: 0,
-            store,
-        };
+        let mut server = NatsServer { child: None, port: 0, store };
         server.spawn();
         server
     }
@@ -31,9 +27,7 @@ impl NatsServer {
     }
 
     pub async fn client(&self) -> async_nats::Client {
-        async_nats::connect(self.url())
-            .await
-            .expect("connect to the test nats-server")
+        async_nats::connect(self.url()).await.expect("connect to the test nats-server")
     }
 
     /// Stop the server abruptly (SIGKILL): in-flight work on the server side is cut off.
@@ -53,27 +47,14 @@ impl NatsServer {
     fn spawn(&mut self) {
         let bin = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".to_owned());
         // Port -1 lets the server pick a free one, which it reports; a restart reuses it.
-        let port = if self.port == 0 {
-            "-1".to_owned()
-        } else {
-            self.port.to_string()
-        };
+        let port = if self.port == 0 { "-1".to_owned() } else { self.port.to_string() };
         let mut child = Command::new(&bin)
-            .args([
-                "--jetstream",
-                "--addr",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--store_dir",
-            ])
+            .args(["--jetstream", "--addr", "127.0.0.1", "--port", &port, "--store_dir"])
             .arg(self.store.path())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("starting {bin}: {e} (install it with scripts/install-deps.sh)")
-            });
+            .unwrap_or_else(|e| panic!("starting {bin}: {e} (install it with scripts/install-deps.sh)"));
         let stderr = child.stderr.take().expect("piped stderr");
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         // Read the log until the server says where it listens and that it is ready, then keep
@@ -82,10 +63,7 @@ impl NatsServer {
             let mut port = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
-                    port = rest
-                        .rsplit(':')
-                        .next()
-                        .and_then(|p| p.trim().parse::<u16>().ok());
+                    port = rest.rsplit(':').next().and_then(|p| p.trim().parse::<u16>().ok());
                 }
                 if line.contains("Server is ready") {
                     let _ = ready_tx.send(port);

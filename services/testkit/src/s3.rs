@@ -8,49 +8,35 @@ pub struct TestBucket {
 }
 
 impl TestBucket {
+    /// A new bucket on the shared server of `make test`.
     pub async fn create() -> TestBucket {
-        let endpoint = crate::required_env("S3_ENDPOINT");
-        let client = client_for(&endpoint);
+        TestBucket::create_on(&crate::required_env("S3_ENDPOINT")).await
+    }
+
+    /// A new bucket on the server at `endpoint`.
+    pub async fn create_on(endpoint: &str) -> TestBucket {
+        let client = client_for(endpoint);
         let name = format!("test-{}", uuid::Uuid::new_v4().simple());
-        client
-            .create_bucket()
-            .bucket(&name)
-            .send()
-            .await
-            .expect("create the test bucket");
-        TestBucket {
-            name,
-            endpoint,
-            client,
-        }
+        client.create_bucket().bucket(&name).send().await.expect("create the test bucket");
+        TestBucket { name, endpoint: endpoint.to_owned(), client }
+    }
+
+    /// Put many small objects, `parallel` requests at a time.
+    pub async fn put_many(&self, keys: &[String], parallel: usize) {
+        use futures::StreamExt;
+        futures::stream::iter(keys).for_each_concurrent(parallel, |key| self.put(key, b"x".to_vec())).await;
     }
 
     pub async fn put(&self, key: &str, body: Vec<u8>) {
-        self.client
-            .put_object()
-            .bucket(&self.name)
-            .key(key)
-            .body(body.into())
-            .send()
-            .await
-            .expect("put object");
+        self.client.put_object().bucket(&self.name).key(key).body(body.into()).send().await.expect("put object");
     }
 
     pub async fn keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.name)
-            .into_paginator()
-            .send();
+        let mut pages = self.client.list_objects_v2().bucket(&self.name).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.expect("list objects");
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|object| object.key().map(str::to_owned)),
-            );
+            keys.extend(page.contents().iter().filter_map(|object| object.key().map(str::to_owned)));
         }
         keys
     }
@@ -66,4 +52,64 @@ pub fn client_for(endpoint: &str) -> aws_sdk_s3::Client {
         .force_path_style(true)
         .build();
     aws_sdk_s3::Client::from_conf(config)
+}
+
+/// A private S3 API server (moto) for tests that stop it. Killed when dropped. Its objects live
+/// in memory, so a restarted server is empty.
+pub struct S3Server {
+    child: Option<std::process::Child>,
+    port: u16,
+}
+
+impl S3Server {
+    pub async fn start() -> S3Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let mut server = S3Server { child: None, port };
+        server.spawn().await;
+        server
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        client_for(&self.endpoint())
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Start again on the same port (empty).
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.spawn().await;
+    }
+
+    async fn spawn(&mut self) {
+        let bin = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| "moto_server".to_owned());
+        let child = std::process::Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
+        self.child = Some(child);
+        let client = self.client();
+        crate::wait_until("the S3 API server to answer", std::time::Duration::from_secs(30), || {
+            let client = client.clone();
+            async move { client.list_buckets().send().await.is_ok() }
+        })
+        .await;
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

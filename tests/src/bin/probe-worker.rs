@@ -36,12 +36,7 @@ struct ProbeTask {
 }
 
 impl ProbeTask {
-    async fn record(
-        &self,
-        job: &proto::ExtractJob,
-        attempt: Attempt,
-        event: &str,
-    ) -> Result<(), TaskError> {
+    async fn record(&self, job: &proto::ExtractJob, attempt: Attempt, event: &str) -> Result<(), TaskError> {
         let Some(pool) = &self.pool else {
             return Ok(());
         };
@@ -80,11 +75,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = telemetry::init(&cli.telemetry, "probe-worker");
     let (nats, js) = connect_nats(&cli.nats, "probe-worker").await?;
     let pool = match &cli.database_url {
-        Some(url) => Some(
-            PgPool::connect(url)
-                .await
-                .context("connecting to PROBE_DATABASE_URL")?,
-        ),
+        Some(url) => Some(PgPool::connect(url).await.context("connecting to PROBE_DATABASE_URL")?),
         None => None,
     };
     let task = ProbeTask {

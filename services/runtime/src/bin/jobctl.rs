@@ -19,11 +19,7 @@ use worker_runtime::publish::{Published, Publisher};
 use worker_runtime::{database, provision, service, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "jobctl",
-    version,
-    about = "Operate the game-night job system: migrate, provision, publish, peek"
-)]
+#[command(name = "jobctl", version, about = "Operate the game-night job system: migrate, provision, publish, peek")]
 struct Cli {
     #[command(flatten)]
     nats: NatsConfig,
@@ -77,9 +73,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = telemetry::init(&cli.telemetry, "jobctl");
     match cli.command {
         Command::Migrate => {
-            database::connect_and_migrate(&cli.database)
-                .await
-                .context("migrating the database")?;
+            database::connect_and_migrate(&cli.database).await.context("migrating the database")?;
             println!("migrations applied");
         }
         Command::Provision => {
@@ -93,27 +87,12 @@ async fn main() -> anyhow::Result<()> {
             let publisher = Publisher::new(js);
             let message_id = message_id.unwrap_or_else(|| Uuid::new_v4().to_string());
             let published = match job {
-                JobArgs::Extract {
-                    attachment_id,
-                    match_id,
-                } => {
-                    publisher
-                        .publish(
-                            &proto::ExtractJob {
-                                attachment_id,
-                                match_id,
-                            },
-                            &message_id,
-                        )
-                        .await?
+                JobArgs::Extract { attachment_id, match_id } => {
+                    publisher.publish(&proto::ExtractJob { attachment_id, match_id }, &message_id).await?
                 }
                 JobArgs::Cleanup { keys } => {
-                    let s3_keys = keys
-                        .try_into()
-                        .map_err(|e: String| anyhow::anyhow!("s3Keys: {e}"))?;
-                    publisher
-                        .publish(&proto::CleanupJob { s3_keys }, &message_id)
-                        .await?
+                    let s3_keys = keys.try_into().map_err(|e: String| anyhow::anyhow!("s3Keys: {e}"))?;
+                    publisher.publish(&proto::CleanupJob { s3_keys }, &message_id).await?
                 }
                 JobArgs::AutoDone { scheduled_at } => {
                     let tick = proto::AutoDoneTick { scheduled_at };
@@ -121,18 +100,10 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             client.flush().await?;
-            let Published {
-                stream,
-                sequence,
-                duplicate,
-            } = published;
+            let Published { stream, sequence, duplicate } = published;
             println!(
                 "stored in {stream} as #{sequence}{}",
-                if duplicate {
-                    " (duplicate: already queued)"
-                } else {
-                    ""
-                }
+                if duplicate { " (duplicate: already queued)" } else { "" }
             );
         }
         Command::Peek { subject } => {
@@ -149,11 +120,7 @@ async fn peek(js: &jetstream::Context, subject: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("no stream for subject {subject}"))?;
     let state = stream.info().await?.state.clone();
-    println!(
-        "{}: {} job(s) waiting",
-        provision::job_stream_name(subject),
-        state.messages
-    );
+    println!("{}: {} job(s) waiting", provision::job_stream_name(subject), state.messages);
     if state.messages == 0 {
         return Ok(());
     }
@@ -161,13 +128,7 @@ async fn peek(js: &jetstream::Context, subject: &str) -> anyhow::Result<()> {
         let Ok(message) = stream.get_raw_message(sequence).await else {
             continue;
         };
-        let header = |name: &str| {
-            message
-                .headers
-                .get(name)
-                .map(|v| v.as_str().to_owned())
-                .unwrap_or_default()
-        };
+        let header = |name: &str| message.headers.get(name).map(|v| v.as_str().to_owned()).unwrap_or_default();
         println!(
             "  #{sequence} {} msg-id={} traceparent={}\n      {}",
             message.time.format("%H:%M:%S%.3f"),
