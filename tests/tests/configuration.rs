@@ -8,7 +8,7 @@ use std::path::Path;
 const BINARIES: [&str; 4] = ["extract-worker", "cleanup-worker", "scheduler", "jobctl"];
 const SERVICES: [&str; 3] = ["extract-worker", "cleanup-worker", "scheduler"];
 /// Variables read by libraries rather than by our flags (so absent from `--help`).
-const READ_BY_LIBRARIES: [&str; 1] = ["RUST_LOG"];
+const READ_BY_LIBRARIES: [&str; 3] = ["RUST_LOG", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
 
 fn repo_file(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);

@@ -1,15 +1,23 @@
-//! `scheduler`: Publishes the daily auto-done tick and closes old sessions (subject auto_done).
+//! `scheduler`: publishes the daily auto-done tick and consumes ticks (the default), or runs an
+//! operator command.
+
+use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Parser;
-use worker_runtime::config::{DatabaseConfig, NatsConfig};
-use worker_runtime::{database, provision, service, shutdown::Shutdown, telemetry};
+use clap::{Parser, Subcommand};
+use proto::Job;
+use scheduler::{auto_done::AutoDoneTask, schedule::Schedule, tick};
+use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
+use worker_runtime::publish::Publisher;
+use worker_runtime::retry_policy::RetryPolicy;
+use worker_runtime::service::{WorkerService, connect_nats};
+use worker_runtime::{TaskPolicy, cli::DlqCommand, database, provision, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "scheduler",
     version,
-    about = "Publishes the daily auto-done tick and closes old sessions (subject auto_done)"
+    about = "Publishes the daily auto-done tick and closes sessions played more than 3 days ago"
 )]
 struct Cli {
     #[command(flatten)]
@@ -17,20 +25,83 @@ struct Cli {
     #[command(flatten)]
     database: DatabaseConfig,
     #[command(flatten)]
+    worker: WorkerConfig,
+    #[command(flatten)]
     telemetry: telemetry::TelemetryConfig,
+    /// When ticks are due: six cron fields, seconds first, in UTC (default 19:00 UTC = 04:00 KST).
+    #[arg(long, env = "AUTO_DONE_CRON", default_value = scheduler::schedule::DEFAULT_CRON)]
+    cron: String,
+    /// At start, publish the latest scheduled tick if it is at most this many hours old and was
+    /// never processed (the scheduler was down when it was due).
+    #[arg(long, env = "AUTO_DONE_BACKFILL_HOURS", default_value_t = 24)]
+    backfill_hours: u32,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the schedule and consume ticks until SIGTERM (the default).
+    Run,
+    /// Publish a tick for the current second now (for operators and `make demo`).
+    TickNow,
+    /// Dead letters of `auto_done` ticks.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = telemetry::init(&cli.telemetry, "scheduler");
-    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-    let (client, js) = service::connect_nats(&cli.nats, "scheduler").await?;
-    provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
-    let _pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
-    tracing::info!("connected; waiting for SIGTERM");
-    shutdown.cancelled().await;
-    client.flush().await?;
-    tracing::info!("stopped cleanly");
-    Ok(())
+    let schedule = Schedule::parse(&cli.cron).context("AUTO_DONE_CRON")?;
+    let (nats, js) = connect_nats(&cli.nats, "scheduler").await?;
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Run => {
+            let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
+            provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
+            let publisher = Publisher::new(js.clone());
+            let window = chrono::Duration::hours(i64::from(cli.backfill_hours));
+            tick::backfill(&publisher, &pool, &schedule, window).await.context("backfill")?;
+            let mut cron = tick::start_cron(schedule, publisher).await.context("starting the schedule")?;
+            let task = AutoDoneTask {
+                pool: pool.clone(),
+                policy: TaskPolicy {
+                    max_attempts: 3,
+                    timeout: Duration::from_secs(300),
+                    retry: RetryPolicy::new(
+                        Duration::from_millis(cli.worker.retry_base_delay_ms),
+                        Duration::from_millis(cli.worker.retry_max_delay_ms),
+                    ),
+                },
+            };
+            let service = WorkerService {
+                name: "scheduler",
+                default_health_port: 9183,
+                nats,
+                js,
+                database: Some(pool),
+                replicas: cli.nats.jetstream_replicas,
+            };
+            let result = service.run(task, &cli.worker).await;
+            cron.shutdown().await.context("stopping the schedule")?;
+            result
+        }
+        Command::TickNow => {
+            provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
+            let now = chrono::Utc::now();
+            let second = now - chrono::Duration::nanoseconds(i64::from(chrono::Timelike::nanosecond(&now)));
+            let published = tick::publish(&Publisher::new(js), second).await?;
+            nats.flush().await?;
+            println!(
+                "auto-done tick for {second} stored as #{}{}",
+                published.sequence,
+                if published.duplicate { " (duplicate)" } else { "" }
+            );
+            Ok(())
+        }
+        Command::Dlq { command } => worker_runtime::cli::run_dlq(js, proto::AutoDoneTick::SUBJECT, command).await,
+    }
 }

@@ -59,3 +59,29 @@ pub fn signal(child: &tokio::process::Child, name: &str) {
         std::process::Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().expect("run kill");
     assert!(status.success(), "kill -{name} {pid} failed");
 }
+
+/// A free TCP port on loopback (for a child's health endpoint).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// `GET http://127.0.0.1:{port}{path}` → (status, body), or `None` if nothing answers. HTTP/1.0
+/// by hand: the health endpoints are all a test needs to reach.
+pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes()).await.ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    Some((status, body))
+}
+
+/// Wait until the child's `/readyz` on `port` answers 200.
+pub async fn wait_ready(port: u16, what: &str) {
+    wait_until(&format!("{what} to be ready"), Duration::from_secs(60), || async {
+        matches!(http_get(port, "/readyz").await, Some((200, _)))
+    })
+    .await;
+}
