@@ -7,13 +7,24 @@ pub struct NatsServer {
     child: Option<Child>,
     port: u16,
     store: tempfile::TempDir,
+    sync_always: bool,
 }
 
 impl NatsServer {
     /// Start on a free port with a fresh store.
     pub async fn start() -> NatsServer {
+        Self::start_with(false)
+    }
+
+    /// Start a server that fsyncs every JetStream write (`sync_interval: always`) instead of the
+    /// default of every 2 minutes, for durability comparisons.
+    pub async fn start_syncing_always() -> NatsServer {
+        Self::start_with(true)
+    }
+
+    fn start_with(sync_always: bool) -> NatsServer {
         let store = tempfile::tempdir().expect("temp dir for the JetStream store");
-        let mut server = NatsServer { child: None, port: 0, store };
+        let mut server = NatsServer { child: None, port: 0, store, sync_always };
         server.spawn();
         server
     }
@@ -48,9 +59,14 @@ impl NatsServer {
         let bin = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".to_owned());
         // Port -1 lets the server pick a free one, which it reports; a restart reuses it.
         let port = if self.port == 0 { "-1".to_owned() } else { self.port.to_string() };
-        let mut child = Command::new(&bin)
-            .args(["--jetstream", "--addr", "127.0.0.1", "--port", &port, "--store_dir"])
-            .arg(self.store.path())
+        let mut command = Command::new(&bin);
+        command.args(["--jetstream", "--addr", "127.0.0.1", "--port", &port, "--store_dir"]).arg(self.store.path());
+        if self.sync_always {
+            let config = self.store.path().join("sync-always.conf");
+            std::fs::write(&config, "jetstream { sync_interval: always }\n").expect("write the server config");
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()

@@ -1,0 +1,160 @@
+//! No-op jobs through this runtime on a real nats-server: the Rust side of
+//! `scripts/bench-runtime.sh` (which runs Graphile Worker the same way and prints both).
+//!
+//!     cargo bench -p worker-runtime --bench throughput
+//!
+//! For each durability setting (JetStream's default fsync every 2 minutes, and
+//! `sync_interval: always`): enqueue rate (one awaited publish at a time, and 256 in flight),
+//! drain rate at concurrency 1, 8 and 64 (confirmed acks), and add→start latency over 1,000
+//! sequential jobs. One JSON object per measurement on stdout.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream;
+use futures::StreamExt;
+use proto::ExtractJob;
+use testkit::NatsServer;
+use tokio::sync::mpsc;
+use worker_runtime::metrics::Metrics;
+use worker_runtime::publish::Publisher;
+use worker_runtime::retry_policy::RetryPolicy;
+use worker_runtime::shutdown::Shutdown;
+use worker_runtime::worker::{self, WorkerSettings};
+use worker_runtime::{Attempt, Task, TaskError, TaskPolicy, provision};
+
+fn count(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[derive(Clone)]
+struct NoopTask {
+    started: Option<mpsc::UnboundedSender<Instant>>,
+}
+
+impl Task for NoopTask {
+    type Job = ExtractJob;
+    const CONSUMER: &'static str = "extract";
+
+    fn policy(&self) -> TaskPolicy {
+        TaskPolicy {
+            max_attempts: 3,
+            timeout: Duration::from_secs(60),
+            retry: RetryPolicy::new(Duration::from_secs(1), Duration::from_secs(10)),
+        }
+    }
+
+    async fn handle(&self, _job: ExtractJob, _attempt: Attempt) -> Result<(), TaskError> {
+        if let Some(started) = &self.started {
+            let _ = started.send(Instant::now());
+        }
+        Ok(())
+    }
+}
+
+fn job() -> ExtractJob {
+    ExtractJob { attachment_id: uuid::Uuid::new_v4(), match_id: uuid::Uuid::new_v4() }
+}
+
+fn report(system: &str, metric: &str, value: serde_json::Value, unit: &str) {
+    println!("{}", serde_json::json!({ "system": system, "mode": "", "metric": metric, "value": value, "unit": unit }));
+}
+
+struct Running {
+    shutdown: Shutdown,
+    metrics: Arc<Metrics>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+fn start(task: NoopTask, js: &jetstream::Context, concurrency: usize) -> Running {
+    let shutdown = Shutdown::new();
+    let metrics = Arc::new(Metrics::default());
+    let settings = WorkerSettings { concurrency, ack_wait: Duration::from_secs(30), shutdown_grace: Duration::from_secs(10) };
+    let (js, stop, m) = (js.clone(), shutdown.clone(), metrics.clone());
+    let handle = tokio::spawn(async move { worker::run(task, js, 1, settings, m, stop).await.expect("worker") });
+    Running { shutdown, metrics, handle }
+}
+
+async fn fill(js: &jetstream::Context, jobs: usize) {
+    let payloads: Vec<_> = (0..jobs).map(|_| proto::encode(&job())).collect();
+    futures::stream::iter(payloads)
+        .map(|payload| async move { js.publish("extract", payload.into()).await.expect("publish").await.expect("ack") })
+        .buffer_unordered(256)
+        .collect::<Vec<_>>()
+        .await;
+}
+
+async fn drain(js: &jetstream::Context, concurrency: usize, jobs: usize) -> f64 {
+    fill(js, jobs).await;
+    let started = Instant::now();
+    let running = start(NoopTask { started: None }, js, concurrency);
+    let processed = running.metrics.processed.get_or_create(&Metrics::label("extract")).clone();
+    while (processed.get() as usize) < jobs {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    running.shutdown.trigger();
+    running.handle.await.expect("worker stops");
+    jobs as f64 / seconds
+}
+
+async fn bench(system: &str, nats: &NatsServer) {
+    let js = jetstream::new(nats.client().await);
+    provision::ensure_all_streams(&js, 1).await.expect("provision");
+    let publisher = Publisher::new(js.clone());
+
+    let enqueue_jobs = count("BENCH_ENQUEUE_JOBS", 5_000);
+    let started = Instant::now();
+    for n in 0..enqueue_jobs {
+        publisher.publish(&job(), &format!("enqueue-{n}")).await.expect("publish");
+    }
+    report(system, "enqueue", (enqueue_jobs as f64 / started.elapsed().as_secs_f64()).into(), "jobs/s");
+    let running = start(NoopTask { started: None }, &js, 8);
+    let processed = running.metrics.processed.get_or_create(&Metrics::label("extract")).clone();
+    while (processed.get() as usize) < enqueue_jobs {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    running.shutdown.trigger();
+    running.handle.await.expect("worker stops");
+
+    let jobs = count("BENCH_JOBS", 20_000);
+    let started = Instant::now();
+    fill(&js, jobs).await;
+    report(system, "enqueue (256 in flight)", (jobs as f64 / started.elapsed().as_secs_f64()).into(), "jobs/s");
+    let running = start(NoopTask { started: None }, &js, 8);
+    let processed = running.metrics.processed.get_or_create(&Metrics::label("extract")).clone();
+    while (processed.get() as usize) < jobs {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    running.shutdown.trigger();
+    running.handle.await.expect("worker stops");
+
+    for concurrency in [1, 8, 64] {
+        let rate = drain(&js, concurrency, jobs).await;
+        report(system, &format!("drain c={concurrency}"), rate.into(), "jobs/s");
+    }
+
+    let (started_tx, mut started_rx) = mpsc::unbounded_channel();
+    let running = start(NoopTask { started: Some(started_tx) }, &js, 1);
+    let mut samples = Vec::new();
+    for n in 0..count("BENCH_LATENCY_JOBS", 1_000) {
+        let t0 = Instant::now();
+        publisher.publish(&job(), &format!("latency-{n}")).await.expect("publish");
+        let began = started_rx.recv().await.expect("the job starts");
+        samples.push((began - t0).as_secs_f64() * 1000.0);
+    }
+    running.shutdown.trigger();
+    running.handle.await.expect("worker stops");
+    samples.sort_by(f64::total_cmp);
+    let pick = |q: f64| samples[((q * samples.len() as f64) as usize).min(samples.len() - 1)];
+    report(system, "add→start", serde_json::json!({ "p50": pick(0.5), "p99": pick(0.99) }), "ms");
+}
+
+#[tokio::main]
+async fn main() {
+    let default_sync = NatsServer::start().await;
+    bench("worker-runtime (JetStream, default sync)", &default_sync).await;
+    drop(default_sync);
+    let always = NatsServer::start_syncing_always().await;
+    bench("worker-runtime (JetStream, sync always)", &always).await;
+}
