@@ -1,5 +1,5 @@
 # The two commands of the README are `make demo` and `make test`; the rest are conveniences.
-.PHONY: demo test check deps stack-up stack-down
+.PHONY: demo test check deps stack-up stack-down bench-runtime bench-auto-done
 
 demo:        ## run the main job end to end on the local stack
 	scripts/demo.sh
@@ -19,3 +19,9 @@ stack-up:    ## start the local stack and print its environment
 
 stack-down:  ## stop the local stack
 	scripts/stack.sh down
+
+bench-runtime:   ## no-op jobs: this runtime vs Graphile Worker (table for the README)
+	scripts/bench-runtime.sh
+
+bench-auto-done: ## the auto-done UPDATE over 1,000,000 sessions (needs `make stack-up`)
+	cargo bench -p scheduler --bench auto_done

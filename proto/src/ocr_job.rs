@@ -153,6 +153,17 @@ pub struct OcrOptions {
     pub min_score_name_only: Percent,
 }
 
+impl Default for OcrOptions {
+    /// The original plan's options: 3 candidates, 90 for `name#tag`, 92 for a name alone.
+    fn default() -> Self {
+        OcrOptions {
+            top_k: TopK(3),
+            min_score_full: Percent(90.0),
+            min_score_name_only: Percent(92.0),
+        }
+    }
+}
+
 bounded!(
     /// How many candidates to report per row.
     TopK(u8 as "u8"), 1, 10

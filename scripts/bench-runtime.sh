@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make bench-runtime`: no-op jobs through this runtime (JetStream) and through Graphile Worker
+# (Postgres) on this machine, one after the other, and a table of both. Graphile Worker runs
+# against a fresh database on the bench stack's Postgres 15 (default settings: fsync and
+# synchronous_commit on); the runtime against its own nats-server, once with JetStream's
+# default sync interval and once with `sync_interval: always`.
+#
+# Sizes: BENCH_JOBS (drain, default 20000), BENCH_ENQUEUE_JOBS (5000), BENCH_LATENCY_JOBS (1000).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+export STACK_DIR="$REPO_ROOT/.stack-bench" NATS_PORT=44222 NATS_MONITOR_PORT=48222 PG_PORT=45432 S3_PORT=49000
+"$REPO_ROOT/scripts/install-deps.sh"
+trap '"$REPO_ROOT/scripts/stack.sh" down' EXIT
+eval "$("$REPO_ROOT/scripts/stack.sh" up)"
+results="$(mktemp)"
+
+log "Graphile Worker"
+(cd bench/graphile && npm ci --no-audit --no-fund --silent)
+psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "DROP DATABASE IF EXISTS bench_graphile" -c "CREATE DATABASE bench_graphile"
+DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/bench_graphile" node bench/graphile/bench.mjs | tee -a "$results"
+
+log "worker-runtime"
+cargo bench --quiet -p worker-runtime --bench throughput | tee -a "$results"
+
+python3 - "$results" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+def cell(row):
+    v = row["value"]
+    return f'{v["p50"]:.2f} / {v["p99"]:.2f}' if isinstance(v, dict) else f"{v:,.0f}"
+systems = []
+for row in rows:
+    name = row["system"] + (f' ({row["mode"]})' if row["mode"] else "")
+    if name not in systems: systems.append(name)
+metrics = []
+for row in rows:
+    if row["metric"] not in metrics: metrics.append(row["metric"])
+table = {(r["system"] + (f' ({r["mode"]})' if r["mode"] else ""), r["metric"]): cell(r) for r in rows}
+unit = {r["metric"]: r["unit"] for r in rows}
+print("\n| metric | " + " | ".join(systems) + " |")
+print("|---|" + "---|" * len(systems))
+for m in metrics:
+    label = m + (" p50 / p99 (ms)" if unit[m] == "ms" else f" ({unit[m]})")
+    print(f"| {label} | " + " | ".join(table.get((s, m), "—") for s in systems) + " |")
+PY
