@@ -174,7 +174,7 @@ pub async fn run<T: Task>(
 }
 
 /// Handle one delivery start to finish, inside a span that continues the producer's trace.
-async fn process<T: Task>(shared: Arc<Shared<T>>, message: jetstream::Message, _slot: OwnedSemaphorePermit) {
+async fn process<T: Task>(shared: Arc<Shared<T>>, message: jetstream::Message, slot: OwnedSemaphorePermit) {
     let Ok(info) = message.info() else {
         tracing::warn!(subject = %message.subject, "ignoring a message without JetStream metadata");
         return;
@@ -211,7 +211,7 @@ async fn process<T: Task>(shared: Arc<Shared<T>>, message: jetstream::Message, _
     span.record("trace_id", trace_headers::trace_id(&span));
 
     async move {
-        let outcome = settle(&shared, &message, stream_sequence, attempt).await;
+        let outcome = settle(&shared, &message, stream_sequence, attempt, slot).await;
         let span = Span::current();
         span.record("job.outcome", outcome.as_str());
         span.record("otel.status_code", if outcome == Outcome::Succeeded { "OK" } else { "ERROR" });
@@ -225,6 +225,7 @@ async fn settle<T: Task>(
     message: &jetstream::Message,
     stream_sequence: u64,
     attempt: Attempt,
+    slot: OwnedSemaphorePermit,
 ) -> Outcome {
     let job = match proto::decode::<T::Job>(&message.payload) {
         Ok(job) => job,
@@ -241,6 +242,9 @@ async fn settle<T: Task>(
 
     let started = Instant::now();
     let result = run_handler(shared, job.clone(), attempt, message).await;
+    // A slot bounds running handlers. Settling is one server round trip that needs no CPU, so the
+    // next job may start while this one's ack is confirmed.
+    drop(slot);
     shared.metrics.duration.get_or_create(&shared.label).observe(started.elapsed().as_secs_f64());
 
     match result {
