@@ -156,11 +156,7 @@ pub struct OcrOptions {
 impl Default for OcrOptions {
     /// The original plan's options: 3 candidates, 90 for `name#tag`, 92 for a name alone.
     fn default() -> Self {
-        OcrOptions {
-            top_k: TopK(3),
-            min_score_full: Percent(90.0),
-            min_score_name_only: Percent(92.0),
-        }
+        OcrOptions { top_k: TopK(3), min_score_full: Percent(90.0), min_score_name_only: Percent(92.0) }
     }
 }
 

@@ -59,9 +59,16 @@ pub async fn build(pool: &PgPool, job: &ExtractJob, bucket: &str, region: &str) 
         return Err(InputError::WrongKind { attachment: job.attachment_id, kind: attachment.kind });
     }
     if attachment.match_id != Some(job.match_id) {
-        return Err(InputError::OtherMatch { attachment: job.attachment_id, expected: job.match_id, actual: attachment.match_id });
+        return Err(InputError::OtherMatch {
+            attachment: job.attachment_id,
+            expected: job.match_id,
+            actual: attachment.match_id,
+        });
     }
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM match WHERE id = $1)").bind(job.match_id).fetch_one(pool).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM match WHERE id = $1)")
+        .bind(job.match_id)
+        .fetch_one(pool)
+        .await?;
     if !exists {
         return Err(InputError::MatchMissing(job.match_id));
     }
@@ -98,7 +105,9 @@ pub async fn build(pool: &PgPool, job: &ExtractJob, bucket: &str, region: &str) 
         let primary = friend
             .riot_ids
             .into_iter()
-            .map(|text| RiotId::try_from(text.clone()).map_err(|_| InputError::BadRiotId { friend: friend.id, riot_id: text }))
+            .map(|text| {
+                RiotId::try_from(text.clone()).map_err(|_| InputError::BadRiotId { friend: friend.id, riot_id: text })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         dictionary.push(FriendEntry { friend_id: friend.id, primary, secondary: friend.aliases });
     }

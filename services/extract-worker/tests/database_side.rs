@@ -31,7 +31,12 @@ async fn friend(pool: &PgPool, name: &str, riot_id: Option<(&str, &str)>, alias:
             .unwrap();
     }
     if let Some(alias) = alias {
-        sqlx::query("INSERT INTO friend_alias (friend_id, name) VALUES ($1, $2)").bind(id).bind(alias).execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO friend_alias (friend_id, name) VALUES ($1, $2)")
+            .bind(id)
+            .bind(alias)
+            .execute(pool)
+            .await
+            .unwrap();
     }
     id
 }
@@ -45,12 +50,23 @@ async fn seed() -> Seeded {
     let mut team_b = Vec::new();
     for n in 0..5 {
         team_a.push(friend(&pool, &format!("a{n}"), Some((&format!("Alpha{n}"), "KR1")), None).await);
-        team_b.push(friend(&pool, &format!("b{n}"), Some((&format!("사랑해{n}"), "한국")), Some(&format!("옛이름{n}"))).await);
+        team_b.push(
+            friend(&pool, &format!("b{n}"), Some((&format!("사랑해{n}"), "한국")), Some(&format!("옛이름{n}"))).await,
+        );
     }
     let session = Uuid::new_v4();
-    sqlx::query("INSERT INTO session (id, status, starts_at) VALUES ($1, 'CONFIRMED', now())").bind(session).execute(&pool).await.unwrap();
+    sqlx::query("INSERT INTO session (id, status, starts_at) VALUES ($1, 'CONFIRMED', now())")
+        .bind(session)
+        .execute(&pool)
+        .await
+        .unwrap();
     let match_id = Uuid::new_v4();
-    sqlx::query("INSERT INTO match (id, session_id, seq_no) VALUES ($1, $2, 1)").bind(match_id).bind(session).execute(&pool).await.unwrap();
+    sqlx::query("INSERT INTO match (id, session_id, seq_no) VALUES ($1, $2, 1)")
+        .bind(match_id)
+        .bind(session)
+        .execute(&pool)
+        .await
+        .unwrap();
     for (team, ids) in [("A", &team_a), ("B", &team_b)] {
         for id in ids {
             sqlx::query("INSERT INTO match_team_member (match_id, friend_id, team) VALUES ($1, $2, $3)")
@@ -109,7 +125,11 @@ async fn jobs_pointing_at_nothing_are_permanent_failures() {
     let error = ocr_input::build(&seeded.pool, &other_match, "b", "r").await.expect_err("wrong match");
     assert!(matches!(error, ocr_input::InputError::OtherMatch { .. }) && error.is_permanent(), "{error}");
 
-    sqlx::query("UPDATE attachment SET kind = 'PHOTO' WHERE id = $1").bind(seeded.attachment_id).execute(&seeded.pool).await.unwrap();
+    sqlx::query("UPDATE attachment SET kind = 'PHOTO' WHERE id = $1")
+        .bind(seeded.attachment_id)
+        .execute(&seeded.pool)
+        .await
+        .unwrap();
     let photo = ExtractJob { attachment_id: seeded.attachment_id, match_id: seeded.match_id };
     let error = ocr_input::build(&seeded.pool, &photo, "b", "r").await.expect_err("a photo");
     assert!(error.to_string().contains("PHOTO") && error.is_permanent(), "{error}");
@@ -128,7 +148,12 @@ async fn a_closed_pool_is_a_retryable_failure() {
 async fn one_row_per_attachment_through_reruns_and_failures() {
     let seeded = seed().await;
     let (pool, id) = (&seeded.pool, seeded.attachment_id);
-    let rows = || async { sqlx::query_as::<_, (String, i32)>("SELECT status, attempts FROM extraction_result").fetch_all(pool).await.unwrap() };
+    let rows = || async {
+        sqlx::query_as::<_, (String, i32)>("SELECT status, attempts FROM extraction_result")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    };
 
     result_store::attempt_started(pool, id, 1).await.unwrap();
     result_store::done(pool, id, "tesseract", &serde_json::json!({"status": "done"}), 1).await.unwrap();

@@ -69,7 +69,8 @@ struct Running {
 fn start(task: NoopTask, js: &jetstream::Context, concurrency: usize) -> Running {
     let shutdown = Shutdown::new();
     let metrics = Arc::new(Metrics::default());
-    let settings = WorkerSettings { concurrency, ack_wait: Duration::from_secs(30), shutdown_grace: Duration::from_secs(10) };
+    let settings =
+        WorkerSettings { concurrency, ack_wait: Duration::from_secs(30), shutdown_grace: Duration::from_secs(10) };
     let (js, stop, m) = (js.clone(), shutdown.clone(), metrics.clone());
     let handle = tokio::spawn(async move { worker::run(task, js, 1, settings, m, stop).await.expect("worker") });
     Running { shutdown, metrics, handle }
