@@ -1,0 +1,129 @@
+//! The matcher on the cases the real screen produces: Hangul, look-alikes, spaces, aliases,
+//! guests, decoys one edit away, and half-size misreads.
+
+use ocr::matching::{Reading, Row, RowMatch, Team, match_rows, side_evidence};
+use ocr::team_side;
+use proto::{FriendEntry, MatchMethod, MatchTeams, OcrOptions, RiotId, Side};
+use uuid::Uuid;
+
+struct Friend {
+    id: Uuid,
+    entry: FriendEntry,
+}
+
+fn friend(riot_id: &str, aliases: &[&str]) -> Friend {
+    let id = Uuid::new_v4();
+    let entry = FriendEntry {
+        friend_id: id,
+        primary: vec![RiotId::try_from(riot_id.to_owned()).expect("valid Riot ID")],
+        secondary: aliases.iter().map(|a| a.to_string()).collect(),
+    };
+    Friend { id, entry }
+}
+
+fn rows(side: Side, texts: &[&str]) -> Vec<Row> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(n, text)| Row {
+            side,
+            row: n as u8,
+            readings: vec![Reading { text: text.to_string(), confidence: 0.9 }],
+        })
+        .collect()
+}
+
+fn run(rows: &[Row], dictionary: &[&Friend], team_a: &[&Friend], team_b: &[&Friend]) -> Vec<RowMatch> {
+    let teams = MatchTeams {
+        team_a: team_a.iter().map(|f| f.id).collect::<Vec<_>>().try_into().unwrap(),
+        team_b: team_b.iter().map(|f| f.id).collect::<Vec<_>>().try_into().unwrap(),
+    };
+    let entries: Vec<FriendEntry> = dictionary.iter().map(|f| f.entry.clone()).collect();
+    match_rows(rows, &entries, &teams, &OcrOptions::default())
+}
+
+#[test]
+fn exact_hangul_spaced_and_look_alike_names_match_their_friends() {
+    let hangul = friend("사랑해#한국", &[]);
+    let spaced = friend("Riot Eav#NA1", &[]);
+    let confusable = friend("KiIngst#0001", &[]);
+    let zero = friend("G0dMango#KR1", &[]);
+    let plain = friend("Yultafyzdo#LOL", &[]);
+    let all = [&hangul, &spaced, &confusable, &zero, &plain];
+    let screen = rows(Side::Blue, &["사랑해", "Riot  Eav", "Ki1ngst", "GodMango", "Yultafyzdo"]);
+    let matches = run(&screen, &all, &all, &[]);
+    let ids: Vec<_> = matches.iter().map(|m| m.friend_id).collect();
+    assert_eq!(ids, all.iter().map(|f| Some(f.id)).collect::<Vec<_>>(), "{matches:#?}");
+    assert!(matches.iter().all(|m| m.method == Some(MatchMethod::NameOnly)));
+}
+
+#[test]
+fn an_old_name_matches_through_the_alias() {
+    let renamed = friend("NewShinyName#KR1", &["OldName"]);
+    let matches = run(&rows(Side::Red, &["OldName"]), &[&renamed], &[], &[&renamed]);
+    assert_eq!(matches[0].friend_id, Some(renamed.id));
+    assert_eq!(matches[0].method, Some(MatchMethod::Alias));
+    assert_eq!(matches[0].team, Some(Team::B));
+}
+
+#[test]
+fn a_visible_tag_gives_a_full_match() {
+    let faker = friend("Faker#KR1", &[]);
+    let matches = run(&rows(Side::Blue, &["Faker#KR1"]), &[&faker], &[&faker], &[]);
+    assert_eq!((matches[0].friend_id, matches[0].method), (Some(faker.id), Some(MatchMethod::Full)));
+}
+
+#[test]
+fn guests_stay_unmatched_even_next_to_a_one_edit_decoy() {
+    // The guest "Faker" is not in the dictionary; the decoy "Faker2" is a friend who did not play.
+    let decoy = friend("Faker2#KR1", &[]);
+    let matches = run(&rows(Side::Red, &["Faker", "TotallyUnknown"]), &[&decoy], &[], &[]);
+    assert_eq!(matches[0].friend_id, None, "{:?}", matches[0]);
+    assert_eq!(matches[1].friend_id, None);
+    assert_eq!(matches[0].candidates[0].0, decoy.id, "the decoy is still reported as a candidate");
+}
+
+#[test]
+fn a_player_wins_over_a_decoy_one_edit_away() {
+    let player = friend("Faker#KR1", &[]);
+    let decoy = friend("Faker2#KR1", &[]);
+    let matches = run(&rows(Side::Blue, &["Faker"]), &[&decoy, &player], &[&player], &[]);
+    assert_eq!(matches[0].friend_id, Some(player.id));
+}
+
+#[test]
+fn near_identical_players_are_paired_row_by_row() {
+    let one = friend("Alpha1#KR1", &[]);
+    let two = friend("Alpha2#KR1", &[]);
+    let matches = run(&rows(Side::Blue, &["Alpha2", "Alpha1"]), &[&one, &two], &[&one, &two], &[]);
+    assert_eq!(matches[0].friend_id, Some(two.id));
+    assert_eq!(matches[1].friend_id, Some(one.id));
+}
+
+#[test]
+fn half_size_misreads_match_players_but_not_outsiders() {
+    let player = friend("GodMangoLips1999#KR1", &[]);
+    let outsider = friend("SilverFoxTamer#KR1", &[]);
+    // Misread beyond what look-alike folding repairs: below the 92 cut-off, far above any other
+    // candidate of the row.
+    let screen = rows(Side::Blue, &["GodMargoLips19", "SlvrFoxTamr"]);
+    let matches = run(&screen, &[&player, &outsider], &[&player], &[]);
+    assert!(matches[0].score < 92.0, "{}", matches[0].score);
+    assert_eq!(matches[0].friend_id, Some(player.id), "{:?}", matches[0]);
+    assert_eq!(matches[1].friend_id, None, "an outsider needs the full cut-off: {:?}", matches[1]);
+}
+
+#[test]
+fn rows_decide_team_a_side() {
+    let a: Vec<Friend> = (0..5).map(|n| friend(&format!("Ateam{n}x#KR1"), &[])).collect();
+    let b: Vec<Friend> = (0..5).map(|n| friend(&format!("Bteam{n}y#KR1"), &[])).collect();
+    let mut screen = rows(Side::Blue, &["Bteam0y", "Bteam1y", "Bteam2y", "Bteam3y", "Bteam4y"]);
+    screen.extend(rows(Side::Red, &["Ateam0x", "Ateam1x", "Guest", "Ateam3x", "Ateam4x"]));
+    let all: Vec<&Friend> = a.iter().chain(&b).collect();
+    let matches = run(&screen, &all, &a.iter().collect::<Vec<_>>(), &b.iter().collect::<Vec<_>>());
+    let evidence = side_evidence(&matches);
+    assert_eq!((evidence.count_a_red, evidence.count_b_blue, evidence.count_a_blue), (4, 5, 0));
+    let (side, confidence) = team_side::decide(evidence);
+    assert_eq!(side, Some(Side::Red));
+    assert!(confidence > 0.99);
+}
