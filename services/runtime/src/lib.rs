@@ -31,3 +31,4 @@ mod trace_headers;
 pub mod worker;
 
 pub use task::{Attempt, Task, TaskError, TaskPolicy};
+pub use trace_headers::trace_id;

@@ -26,7 +26,7 @@ pub async fn connect_nats(
                 async_nats::Event::Disconnected => {
                     tracing::warn!("NATS connection lost; reconnecting")
                 }
-                async_nats::Event::Connected => tracing::info!("NATS connected"),
+                async_nats::Event::Connected => tracing::debug!("NATS connected"),
                 other => tracing::debug!(%other, "NATS event"),
             }
         })

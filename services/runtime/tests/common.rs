@@ -24,6 +24,8 @@ pub enum Step {
 #[derive(Debug, Clone)]
 pub struct Call {
     pub attempt: u32,
+    /// Trace id of the span the handler ran in.
+    pub trace_id: String,
     pub at: Instant,
 }
 
@@ -75,7 +77,11 @@ impl Task for ScriptedTask {
     }
 
     async fn handle(&self, job: ExtractJob, attempt: Attempt) -> Result<(), TaskError> {
-        self.calls.lock().unwrap().push(Call { attempt: attempt.number, at: Instant::now() });
+        self.calls.lock().unwrap().push(Call {
+            attempt: attempt.number,
+            trace_id: worker_runtime::trace_id(&tracing::Span::current()),
+            at: Instant::now(),
+        });
         let step = self.script[(attempt.number as usize - 1).min(self.script.len() - 1)];
         match step {
             Step::Succeed => {}

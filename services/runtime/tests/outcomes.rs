@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use common::{ScriptedTask, Step, consumer_state, job, settings, spawn_worker, stored_jobs};
 use testkit::{NatsServer, wait_until};
+use tracing::Instrument;
 use worker_runtime::dead_letter::DeadLetters;
 use worker_runtime::publish::Publisher;
 use worker_runtime::{metrics::Metrics, provision};
@@ -224,5 +225,22 @@ async fn nats_restart_with_jobs_in_flight_loses_nothing() {
     let runs = task.completed();
     println!("40 jobs, {runs} completions ({} ran twice because their ack was cut by the restart)", runs - 40);
     wait_until("the stream to be empty", Duration::from_secs(60), || async { stored_jobs(&js).await == 0 }).await;
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn each_attempt_continues_the_publishers_trace() {
+    let (_nats, js, publisher) = setup().await;
+    let task = ScriptedTask::new(vec![Step::FailRetryable, Step::Succeed]);
+    let worker = spawn_worker(&task, &js, settings(1));
+    // The API's request span: the job's trace starts here.
+    let request = tracing::info_span!("api request");
+    let producer_trace = worker_runtime::trace_id(&request);
+    assert_ne!(producer_trace, "00000000000000000000000000000000", "the test subscriber gives real trace ids");
+    publisher.publish(&job(), "traced-1").instrument(request).await.unwrap();
+
+    wait_until("the retried job to succeed", WAIT, || async { task.completed() == 1 }).await;
+    let traces: Vec<String> = task.calls().into_iter().map(|call| call.trace_id).collect();
+    assert_eq!(traces, [producer_trace.clone(), producer_trace], "both attempts belong to the producer's trace");
     worker.stop().await;
 }
