@@ -1,14 +1,16 @@
 //! Reading the post-game scoreboard.
 //!
-//! Landed so far, the parts that need no pixels:
+//! Landed so far:
+//! - [`decode`]: bytes → pixels under size limits, with the contract's error codes.
 //! - [`riot_id`]: a name cell's text → game name and optional tag.
 //! - [`normalize`]: the forms names are compared in (NFC, case, spaces, OCR look-alikes).
 //! - [`matching`]: all ten rows against the friend dictionary at once (Kuhn–Munkres), with the
 //!   contract's cut-offs, a margin over the runner-up, and the match's players preferred.
 //! - [`team_side`]: which table team A sat at, with a confidence that follows the evidence.
 //!
-//! Still to come (see the README's status): decoding, layout, Tesseract, the `lol-ocr` CLI.
+//! Still to come (see the README's status): layout, Tesseract, the pipeline and the `lol-ocr` CLI.
 
+pub mod decode;
 pub mod matching;
 pub mod normalize;
 pub mod riot_id;
