@@ -2,16 +2,21 @@
 //!
 //! Landed so far:
 //! - [`decode`]: bytes → pixels under size limits, with the contract's error codes.
+//! - [`preprocess`] and [`engine`]: a text crop → grey, 3×, dark on white, Otsu → Tesseract
+//!   `kor+eng` single-line reading behind the [`engine::LineReader`] trait.
 //! - [`riot_id`]: a name cell's text → game name and optional tag.
 //! - [`normalize`]: the forms names are compared in (NFC, case, spaces, OCR look-alikes).
 //! - [`matching`]: all ten rows against the friend dictionary at once (Kuhn–Munkres), with the
 //!   contract's cut-offs, a margin over the runner-up, and the match's players preferred.
 //! - [`team_side`]: which table team A sat at, with a confidence that follows the evidence.
 //!
-//! Still to come (see the README's status): layout, Tesseract, the pipeline and the `lol-ocr` CLI.
+//! Still to come (see the README's status): layout (finding the title and the ten name cells),
+//! the pipeline that ties it together, and the `lol-ocr` CLI.
 
 pub mod decode;
+pub mod engine;
 pub mod matching;
 pub mod normalize;
+pub mod preprocess;
 pub mod riot_id;
 pub mod team_side;
