@@ -1,13 +1,10 @@
 //! `cleanup-worker`: consumes `cleanup` jobs (the default), or runs an operator command.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use cleanup_worker::{key_guard::KeyGuard, orphans, task::CleanupTask};
 use proto::Job;
 use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
-use worker_runtime::retry_policy::RetryPolicy;
 use worker_runtime::service::{WorkerService, connect_nats};
 use worker_runtime::{cli::DlqCommand, database, s3, telemetry};
 
@@ -66,10 +63,7 @@ async fn main() -> anyhow::Result<()> {
                 pool: pool.clone(),
                 guard,
                 delete_passes: cli.delete_passes,
-                retry: RetryPolicy::new(
-                    Duration::from_millis(cli.worker.retry_base_delay_ms),
-                    Duration::from_millis(cli.worker.retry_max_delay_ms),
-                ),
+                retry: cli.worker.retry_policy(),
             };
             let service = WorkerService {
                 name: "cleanup-worker",
@@ -92,8 +86,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dlq { command } => {
-            let (_, js) = connect_nats(&cli.nats, "cleanup-worker").await?;
-            worker_runtime::cli::run_dlq(js, proto::CleanupJob::SUBJECT, command).await
+            worker_runtime::cli::run_dlq(&cli.nats, "cleanup-worker", proto::CleanupJob::SUBJECT, command).await
         }
     }
 }

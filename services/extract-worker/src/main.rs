@@ -51,8 +51,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dlq { command } => {
-            let (_, js) = service::connect_nats(&cli.nats, "extract-worker").await?;
-            worker_runtime::cli::run_dlq(js, proto::ExtractJob::SUBJECT, command).await
+            worker_runtime::cli::run_dlq(&cli.nats, "extract-worker", proto::ExtractJob::SUBJECT, command).await
         }
     }
 }

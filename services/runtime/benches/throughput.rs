@@ -85,18 +85,18 @@ async fn fill(js: &jetstream::Context, jobs: usize) {
         .await;
 }
 
-async fn drain(js: &jetstream::Context, concurrency: usize, jobs: usize) -> f64 {
-    fill(js, jobs).await;
+/// Start a worker, wait until it has acknowledged `jobs` jobs, stop it; the time taken.
+async fn consume(js: &jetstream::Context, concurrency: usize, jobs: usize) -> Duration {
     let started = Instant::now();
     let running = start(NoopTask { started: None }, js, concurrency);
     let processed = running.metrics.processed.get_or_create(&Metrics::label("extract")).clone();
     while (processed.get() as usize) < jobs {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed();
     running.shutdown.trigger();
     running.handle.await.expect("worker stops");
-    jobs as f64 / seconds
+    elapsed
 }
 
 async fn bench(system: &str, nats: &NatsServer) {
@@ -110,29 +110,18 @@ async fn bench(system: &str, nats: &NatsServer) {
         publisher.publish(&job(), &format!("enqueue-{n}")).await.expect("publish");
     }
     report(system, "enqueue", (enqueue_jobs as f64 / started.elapsed().as_secs_f64()).into(), "jobs/s");
-    let running = start(NoopTask { started: None }, &js, 8);
-    let processed = running.metrics.processed.get_or_create(&Metrics::label("extract")).clone();
-    while (processed.get() as usize) < enqueue_jobs {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    running.shutdown.trigger();
-    running.handle.await.expect("worker stops");
+    consume(&js, 8, enqueue_jobs).await;
 
     let jobs = count("BENCH_JOBS", 20_000);
     let started = Instant::now();
     fill(&js, jobs).await;
     report(system, "enqueue (256 in flight)", (jobs as f64 / started.elapsed().as_secs_f64()).into(), "jobs/s");
-    let running = start(NoopTask { started: None }, &js, 8);
-    let processed = running.metrics.processed.get_or_create(&Metrics::label("extract")).clone();
-    while (processed.get() as usize) < jobs {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    running.shutdown.trigger();
-    running.handle.await.expect("worker stops");
+    consume(&js, 8, jobs).await;
 
     for concurrency in [1, 8, 64] {
-        let rate = drain(&js, concurrency, jobs).await;
-        report(system, &format!("drain c={concurrency}"), rate.into(), "jobs/s");
+        fill(&js, jobs).await;
+        let seconds = consume(&js, concurrency, jobs).await.as_secs_f64();
+        report(system, &format!("drain c={concurrency}"), (jobs as f64 / seconds).into(), "jobs/s");
     }
 
     let (started_tx, mut started_rx) = mpsc::unbounded_channel();

@@ -2,10 +2,11 @@
 
 use std::io::Write;
 
-use async_nats::jetstream;
 use clap::Subcommand;
 
+use crate::config::NatsConfig;
 use crate::dead_letter::DeadLetters;
+use crate::service::connect_nats;
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
@@ -22,7 +23,9 @@ pub enum DlqCommand {
     },
 }
 
-pub async fn run_dlq(js: jetstream::Context, subject: &str, command: DlqCommand) -> anyhow::Result<()> {
+/// Run a `dlq` subcommand for the dead letters of `subject`, as `client_name`.
+pub async fn run_dlq(nats: &NatsConfig, client_name: &str, subject: &str, command: DlqCommand) -> anyhow::Result<()> {
+    let (_, js) = connect_nats(nats, client_name).await?;
     let dead_letters = DeadLetters::new(js);
     let mut out = std::io::stdout().lock();
     match command {

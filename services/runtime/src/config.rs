@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::retry_policy::RetryPolicy;
+
 #[derive(Debug, Clone, Args)]
 pub struct NatsConfig {
     /// NATS server URL(s), comma-separated for a cluster.
@@ -69,6 +71,14 @@ impl WorkerConfig {
 
     pub fn ack_wait(&self) -> Duration {
         Duration::from_secs(self.ack_wait_secs)
+    }
+
+    /// The backoff of `RETRY_BASE_DELAY_MS` and `RETRY_MAX_DELAY_MS`.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::new(
+            Duration::from_millis(self.retry_base_delay_ms),
+            Duration::from_millis(self.retry_max_delay_ms),
+        )
     }
 
     /// The health address to bind: `HEALTH_ADDR`, else the binary's own default port on

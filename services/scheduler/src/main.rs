@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use chrono::SubsecRound;
 use clap::{Parser, Subcommand};
 use proto::Job;
 use scheduler::{auto_done::AutoDoneTask, schedule::Schedule, tick};
 use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
 use worker_runtime::publish::Publisher;
-use worker_runtime::retry_policy::RetryPolicy;
 use worker_runtime::service::{WorkerService, connect_nats};
 use worker_runtime::{TaskPolicy, cli::DlqCommand, database, provision, telemetry};
 
@@ -56,52 +56,50 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let _telemetry = telemetry::init(&cli.telemetry, "scheduler");
+    match cli.command {
+        None | Some(Command::Run) => run(&cli).await,
+        Some(Command::TickNow) => tick_now(&cli).await,
+        Some(Command::Dlq { command }) => {
+            worker_runtime::cli::run_dlq(&cli.nats, "scheduler", proto::AutoDoneTick::SUBJECT, command).await
+        }
+    }
+}
+
+/// Backfill, start the cron, and consume ticks until SIGTERM.
+async fn run(cli: &Cli) -> anyhow::Result<()> {
     let schedule = Schedule::parse(&cli.cron).context("AUTO_DONE_CRON")?;
     let (nats, js) = connect_nats(&cli.nats, "scheduler").await?;
-    match cli.command.unwrap_or(Command::Run) {
-        Command::Run => {
-            let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
-            provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
-            let publisher = Publisher::new(js.clone());
-            let window = chrono::Duration::hours(i64::from(cli.backfill_hours));
-            tick::backfill(&publisher, &pool, &schedule, window).await.context("backfill")?;
-            let mut cron = tick::start_cron(schedule, publisher).await.context("starting the schedule")?;
-            let task = AutoDoneTask {
-                pool: pool.clone(),
-                policy: TaskPolicy {
-                    max_attempts: 3,
-                    timeout: Duration::from_secs(300),
-                    retry: RetryPolicy::new(
-                        Duration::from_millis(cli.worker.retry_base_delay_ms),
-                        Duration::from_millis(cli.worker.retry_max_delay_ms),
-                    ),
-                },
-            };
-            let service = WorkerService {
-                name: "scheduler",
-                default_health_port: 9183,
-                nats,
-                js,
-                database: Some(pool),
-                replicas: cli.nats.jetstream_replicas,
-            };
-            let result = service.run(task, &cli.worker).await;
-            cron.shutdown().await.context("stopping the schedule")?;
-            result
-        }
-        Command::TickNow => {
-            provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
-            let now = chrono::Utc::now();
-            let second = now - chrono::Duration::nanoseconds(i64::from(chrono::Timelike::nanosecond(&now)));
-            let published = tick::publish(&Publisher::new(js), second).await?;
-            nats.flush().await?;
-            println!(
-                "auto-done tick for {second} stored as #{}{}",
-                published.sequence,
-                if published.duplicate { " (duplicate)" } else { "" }
-            );
-            Ok(())
-        }
-        Command::Dlq { command } => worker_runtime::cli::run_dlq(js, proto::AutoDoneTick::SUBJECT, command).await,
-    }
+    let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
+    provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
+    let publisher = Publisher::new(js.clone());
+    let window = chrono::Duration::hours(i64::from(cli.backfill_hours));
+    tick::backfill(&publisher, &pool, &schedule, window).await.context("backfill")?;
+    let mut cron = tick::start_cron(schedule, publisher).await.context("starting the schedule")?;
+    let task = AutoDoneTask {
+        pool: pool.clone(),
+        policy: TaskPolicy { max_attempts: 3, timeout: Duration::from_secs(300), retry: cli.worker.retry_policy() },
+    };
+    let service = WorkerService {
+        name: "scheduler",
+        default_health_port: 9183,
+        nats,
+        js,
+        database: Some(pool),
+        replicas: cli.nats.jetstream_replicas,
+    };
+    let result = service.run(task, &cli.worker).await;
+    cron.shutdown().await.context("stopping the schedule")?;
+    result
+}
+
+/// Publish a tick for the current second.
+async fn tick_now(cli: &Cli) -> anyhow::Result<()> {
+    let (nats, js) = connect_nats(&cli.nats, "scheduler").await?;
+    provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
+    let second = chrono::Utc::now().trunc_subsecs(0);
+    let published = tick::publish(&Publisher::new(js), second).await?;
+    nats.flush().await?;
+    let duplicate = if published.duplicate { " (duplicate)" } else { "" };
+    println!("auto-done tick for {second} stored as #{}{duplicate}", published.sequence);
+    Ok(())
 }

@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use clap::Parser;
 use sqlx::PgPool;
 use worker_runtime::config::{NatsConfig, WorkerConfig};
-use worker_runtime::retry_policy::RetryPolicy;
 use worker_runtime::service::{WorkerService, connect_nats};
 use worker_runtime::{Attempt, Task, TaskError, TaskPolicy, telemetry};
 
@@ -81,14 +80,7 @@ async fn main() -> anyhow::Result<()> {
     let task = ProbeTask {
         pool: pool.clone(),
         sleep: Duration::from_millis(cli.sleep_ms),
-        policy: TaskPolicy {
-            max_attempts: 3,
-            timeout: Duration::from_secs(60),
-            retry: RetryPolicy::new(
-                Duration::from_millis(cli.worker.retry_base_delay_ms),
-                Duration::from_millis(cli.worker.retry_max_delay_ms),
-            ),
-        },
+        policy: TaskPolicy { max_attempts: 3, timeout: Duration::from_secs(60), retry: cli.worker.retry_policy() },
     };
     let service = WorkerService {
         name: "probe-worker",
