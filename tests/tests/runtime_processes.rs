@@ -27,6 +27,18 @@ async fn setup() -> (NatsServer, TestDatabase, Publisher) {
 }
 
 fn probe_worker(nats: &NatsServer, db: &TestDatabase, sleep_ms: u64, concurrency: u16, ack_wait_secs: u64) -> Child {
+    probe_worker_with_health(nats, db, sleep_ms, concurrency, ack_wait_secs, "")
+}
+
+/// A probe worker whose `/readyz` answers on `health_addr` (empty: no endpoint).
+fn probe_worker_with_health(
+    nats: &NatsServer,
+    db: &TestDatabase,
+    sleep_ms: u64,
+    concurrency: u16,
+    ack_wait_secs: u64,
+    health_addr: &str,
+) -> Child {
     Command::new(env!("CARGO_BIN_EXE_probe-worker"))
         .env("NATS_URL", nats.url())
         .env("PROBE_DATABASE_URL", &db.url)
@@ -34,7 +46,7 @@ fn probe_worker(nats: &NatsServer, db: &TestDatabase, sleep_ms: u64, concurrency
         .env("WORKER_CONCURRENCY", concurrency.to_string())
         .env("ACK_WAIT_SECS", ack_wait_secs.to_string())
         .env("RETRY_BASE_DELAY_MS", "100")
-        .env("HEALTH_ADDR", "")
+        .env("HEALTH_ADDR", health_addr)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -82,7 +94,12 @@ async fn a_job_whose_worker_is_killed_is_completed_by_another() {
 #[tokio::test]
 async fn two_processes_share_a_thousand_jobs_and_lose_none() {
     let (nats, db, publisher) = setup().await;
-    let mut workers = [probe_worker(&nats, &db, 2, 4, 30), probe_worker(&nats, &db, 2, 4, 30)];
+    let ports = [testkit::free_port(), testkit::free_port()];
+    let mut workers = ports.map(|port| probe_worker_with_health(&nats, &db, 2, 4, 30, &format!("127.0.0.1:{port}")));
+    // Both consuming before the first job exists, so neither gets a head start.
+    for port in ports {
+        testkit::wait_ready(port, "probe-worker").await;
+    }
     let jobs: Vec<ExtractJob> = (0..1_000).map(|_| job()).collect();
     for (n, job) in jobs.iter().enumerate() {
         publisher.publish(job, &format!("share-{n}")).await.unwrap();

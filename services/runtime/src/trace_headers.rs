@@ -46,3 +46,9 @@ pub fn trace_id(span: &tracing::Span) -> String {
     use opentelemetry::trace::TraceContextExt;
     span.context().span().span_context().trace_id().to_string()
 }
+
+/// The span id of `span` as 16 hex digits.
+pub(crate) fn span_id(span: &tracing::Span) -> String {
+    use opentelemetry::trace::TraceContextExt;
+    span.context().span().span_context().span_id().to_string()
+}

@@ -206,9 +206,12 @@ async fn process<T: Task>(shared: Arc<Shared<T>>, message: jetstream::Message, s
         messaging.nats.attempt = attempt.number,
         job.outcome = field::Empty,
         trace_id = field::Empty,
+        span_id = field::Empty,
     );
     trace_headers::continue_trace(&span, message.headers.as_ref());
+    // Every log line of the job carries these, so logs and traces can be joined.
     span.record("trace_id", trace_headers::trace_id(&span));
+    span.record("span_id", trace_headers::span_id(&span));
 
     async move {
         let outcome = settle(&shared, &message, stream_sequence, attempt, slot).await;
