@@ -5,13 +5,16 @@
 //! | module | guarantee |
 //! |---|---|
 //! | [`provision`] | streams and durable consumers exist with the documented settings; drift is reconciled |
-//! | [`worker`] | at most `WORKER_CONCURRENCY` jobs in flight, pulled only when a slot is free |
+//! | [`worker`] | at most `WORKER_CONCURRENCY` handlers running, jobs pulled only when a slot is free |
 //! | [`retry_policy`] | retryable failures come back after an exponential, jittered delay |
 //! | [`dead_letter`] | a terminated message is first copied, with why, to the dead-letter stream |
 //! | [`shutdown`] | SIGTERM stops pulling and lets in-flight jobs finish; a second signal exits |
 //! | [`publish`] | one job per `Nats-Msg-Id`, trace context in the headers, publish acknowledged |
 //! | [`telemetry`] | logs with trace ids; spans continue the producer's trace |
 //! | [`health`] | `/healthz`, `/readyz`, `/metrics` |
+//! | [`service`] | a worker binary's wiring: connect, serve health, consume until a signal, drain |
+//! | [`cli`] | the `dlq list` / `dlq replay` subcommands every worker binary has |
+//! | [`config`], [`database`], [`s3`] | environment configuration, the pool and embedded migrations, the S3 client |
 
 pub mod cli;
 pub mod config;
