@@ -2,6 +2,7 @@
 //!
 //! Landed so far:
 //! - [`decode`]: bytes → pixels under size limits, with the contract's error codes.
+//! - [`layout`]: the ten name cells, from the item grid (rows at one pitch, five and five).
 //! - [`preprocess`] and [`engine`]: a text crop → grey, 3×, dark on white, Otsu → Tesseract
 //!   `kor+eng` single-line reading behind the [`engine::LineReader`] trait.
 //! - [`riot_id`]: a name cell's text → game name and optional tag.
@@ -10,11 +11,12 @@
 //!   contract's cut-offs, a margin over the runner-up, and the match's players preferred.
 //! - [`team_side`]: which table team A sat at, with a confidence that follows the evidence.
 //!
-//! Still to come (see the README's status): layout (finding the title and the ten name cells),
-//! the pipeline that ties it together, and the `lol-ocr` CLI.
+//! Still to come (see the README's status): the title, the pipeline that ties it together, and
+//! the `lol-ocr` CLI.
 
 pub mod decode;
 pub mod engine;
+pub mod layout;
 pub mod matching;
 pub mod normalize;
 pub mod preprocess;
