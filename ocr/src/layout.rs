@@ -24,6 +24,10 @@ pub struct Cell {
 /// The two tables' rows, top to bottom.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
+    /// Where the title (VICTORY / DEFEAT / 승리 / 패배) is: 4.6 to 5.2 pitches above the first
+    /// row, starting about 1.5 pitches left of the names (between the mode icon and the tabs;
+    /// the grey subtitle starts 4.5 pitches up and is left out).
+    pub title: Cell,
     pub blue: Vec<Cell>,
     pub red: Vec<Cell>,
     /// Distance between row centres, px.
@@ -89,13 +93,21 @@ pub fn find(image: &RgbImage) -> Result<Layout, NotAScoreboard> {
         })
         .ok_or_else(|| NotAScoreboard("no left edge of the item grid".to_owned()))? as f64;
 
+    let names_x = grid_x - pitch * NAME_SPAN;
     let cell = |centre: f64| Cell {
-        x0: (grid_x - pitch * NAME_SPAN).max(0.0) as u32,
+        x0: names_x.max(0.0) as u32,
         y0: (centre - pitch * 0.4).max(0.0) as u32,
         x1: (grid_x - pitch * 0.1) as u32,
         y1: ((centre + pitch * 0.4) as u32).min(height - 1),
     };
+    let title = Cell {
+        x0: (names_x - pitch * 1.7).max(0.0) as u32,
+        y0: (centres[0] - pitch * 5.5).max(0.0) as u32,
+        x1: ((names_x + pitch * 4.0) as u32).min(width - 1),
+        y1: (centres[0] - pitch * 4.55).max(1.0) as u32,
+    };
     Ok(Layout {
+        title,
         blue: centres[..5].iter().map(|&c| cell(c)).collect(),
         red: centres[5..].iter().map(|&c| cell(c)).collect(),
         pitch,

@@ -1,8 +1,11 @@
 //! Reading the post-game scoreboard.
 //!
-//! Landed so far:
+//! What is here:
 //! - [`decode`]: bytes → pixels under size limits, with the contract's error codes.
 //! - [`layout`]: the ten name cells, from the item grid (rows at one pitch, five and five).
+//! - [`title`]: the title word → the winning side.
+//! - [`pipeline`]: all of it, bytes and job input → the contract's output, with timings.
+//! - [`scoring`]: a reading against a labelled capture (tests and the accuracy bench only).
 //! - [`preprocess`] and [`engine`]: a text crop → grey, 3×, dark on white, Otsu → Tesseract
 //!   `kor+eng` single-line reading behind the [`engine::LineReader`] trait.
 //! - [`riot_id`]: a name cell's text → game name and optional tag.
@@ -11,14 +14,17 @@
 //!   contract's cut-offs, a margin over the runner-up, and the match's players preferred.
 //! - [`team_side`]: which table team A sat at, with a confidence that follows the evidence.
 //!
-//! Still to come (see the README's status): the title, the pipeline that ties it together, and
-//! the `lol-ocr` CLI.
+//! Still to come (see the README's status): the `lol-ocr` CLI, `--debug-image`, and accuracy on
+//! half-size captures.
 
 pub mod decode;
 pub mod engine;
 pub mod layout;
 pub mod matching;
 pub mod normalize;
+pub mod pipeline;
 pub mod preprocess;
 pub mod riot_id;
+pub mod scoring;
 pub mod team_side;
+pub mod title;

@@ -1,0 +1,201 @@
+//! The whole reading: bytes and a job input → the contract's output. The `lol-ocr` CLI and the
+//! extract worker both call [`Pipeline::run`] in-process; the engine is created once and reused.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use image::RgbImage;
+use proto::{
+    Confidence, ModelInfo, OcrError, OcrErrorCode, OcrFailure, OcrJobInput, OcrJobOutput, OcrReading, OcrTexts,
+    ParsedRow, ParsedRows, RowCount, RowIndex, Side, TeamASideEvidence, TextCandidate, Unit, UnmatchedRow,
+};
+
+use crate::engine::{EngineError, LineReader};
+use crate::layout::{self, Cell};
+use crate::matching::{self, Reading, Row};
+use crate::{decode, preprocess, riot_id, team_side, title};
+
+pub struct Pipeline<R: LineReader> {
+    reader: R,
+}
+
+/// Milliseconds per step, as the output reports them.
+struct Timings {
+    started: Instant,
+    step: Instant,
+    steps: BTreeMap<String, f64>,
+}
+
+impl Timings {
+    fn new() -> Self {
+        let now = Instant::now();
+        Timings { started: now, step: now, steps: BTreeMap::new() }
+    }
+
+    fn lap(&mut self, name: &str) {
+        let now = Instant::now();
+        self.steps.insert(name.to_owned(), round2((now - self.step).as_secs_f64() * 1000.0));
+        self.step = now;
+    }
+
+    fn finish(mut self) -> BTreeMap<String, f64> {
+        self.steps.insert("total".to_owned(), round2(self.started.elapsed().as_secs_f64() * 1000.0));
+        self.steps
+    }
+}
+
+impl<R: LineReader> Pipeline<R> {
+    pub fn new(reader: R) -> Self {
+        Pipeline { reader }
+    }
+
+    pub fn model(&self, input: &OcrJobInput) -> ModelInfo {
+        ModelInfo {
+            engine: "tesseract".to_owned(),
+            versions: BTreeMap::from([
+                ("engine".to_owned(), self.reader.describe()),
+                ("lol-ocr".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+            ]),
+            profile: input.roi_profile.to_string(),
+        }
+    }
+
+    /// Read the capture in `bytes` for `input`. Never panics on bad input: every failure is an
+    /// output with `status: failed` and the contract's error code.
+    pub fn run(&mut self, input: &OcrJobInput, bytes: &[u8]) -> OcrJobOutput {
+        let mut timings = Timings::new();
+        match self.read(input, bytes, &mut timings) {
+            Ok(mut reading) => {
+                reading.timings = timings.finish();
+                OcrJobOutput::Done(reading)
+            }
+            Err((code, message)) => OcrJobOutput::Failed(OcrFailure {
+                job_id: input.job_id,
+                model: self.model(input),
+                error: OcrError { code, message },
+                timings: timings.finish(),
+            }),
+        }
+    }
+
+    fn read(
+        &mut self,
+        input: &OcrJobInput,
+        bytes: &[u8],
+        timings: &mut Timings,
+    ) -> Result<OcrReading, (OcrErrorCode, String)> {
+        let image = decode::decode(bytes).map_err(|e| (e.code(), e.to_string()))?;
+        timings.lap("decode");
+        let found = layout::find(&image).map_err(|e| (OcrErrorCode::NotAScoreboard, e.to_string()))?;
+        timings.lap("layout");
+        let engine_error = |e: EngineError| (OcrErrorCode::OcrEngineError, e.to_string());
+
+        let title_reading = self.read_cell(&image, found.title).map_err(engine_error)?;
+        let (winner_side, winner_confidence) = title::winner(&title_reading.text, title_reading.confidence);
+        timings.lap("title");
+
+        let mut rows = Vec::with_capacity(10);
+        for (side, cells) in [(Side::Blue, &found.blue), (Side::Red, &found.red)] {
+            for (n, cell) in cells.iter().enumerate() {
+                let reading = self.read_cell(&image, *cell).map_err(engine_error)?;
+                rows.push(Row { side, row: n as u8, readings: vec![reading] });
+            }
+        }
+        timings.lap("names");
+
+        let matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
+        let evidence = matching::side_evidence(&matches);
+        let (team_a_side, side_confidence) = team_side::decide(evidence);
+        timings.lap("matching");
+
+        let parsed = |side: Side| -> Vec<ParsedRow> {
+            rows.iter()
+                .filter(|row| row.side == side)
+                .map(|row| {
+                    let reading = &row.readings[0];
+                    let name = riot_id::parse(&reading.text);
+                    ParsedRow {
+                        row: index(row.row),
+                        raw: reading.text.clone(),
+                        game_name: name.game_name,
+                        tag_line: name.tag_line,
+                        confidence: unit(reading.confidence),
+                    }
+                })
+                .collect()
+        };
+        let count = |n: u8| RowCount::new(n.min(5)).expect("at most five rows per side");
+        Ok(OcrReading {
+            job_id: input.job_id,
+            model: self.model(input),
+            winner_side,
+            team_a_side,
+            confidence: Confidence { winner: unit(winner_confidence), team_a_side: unit(side_confidence) },
+            ocr: OcrTexts {
+                winner_text_candidates: vec![TextCandidate {
+                    text: title_reading.text.clone(),
+                    score: unit(title_reading.confidence),
+                }],
+                blue_text_candidates: Vec::new(),
+                red_text_candidates: Vec::new(),
+            },
+            parsed: ParsedRows { blue: parsed(Side::Blue), red: parsed(Side::Red) },
+            matching: matches
+                .iter()
+                .map(|m| proto::RowMatch {
+                    side: m.side,
+                    row: index(m.row),
+                    raw: m.raw.clone(),
+                    friend_id: m.friend_id,
+                    score: percent(m.score),
+                    method: m.method,
+                    candidates: m
+                        .candidates
+                        .iter()
+                        .map(|(friend_id, score)| proto::OcrCandidate { friend_id: *friend_id, score: percent(*score) })
+                        .collect(),
+                })
+                .collect(),
+            team_a_side_evidence: TeamASideEvidence {
+                count_a_blue: count(evidence.count_a_blue),
+                count_a_red: count(evidence.count_a_red),
+                count_b_blue: count(evidence.count_b_blue),
+                count_b_red: count(evidence.count_b_red),
+            },
+            unmatched: matches
+                .iter()
+                .filter(|m| m.friend_id.is_none())
+                .map(|m| UnmatchedRow { side: m.side, row: index(m.row), raw: m.raw.clone() })
+                .collect(),
+            timings: BTreeMap::new(),
+        })
+    }
+
+    fn read_cell(&mut self, image: &RgbImage, cell: Cell) -> Result<Reading, EngineError> {
+        let crop = image::imageops::crop_imm(
+            image,
+            cell.x0,
+            cell.y0,
+            cell.x1.saturating_sub(cell.x0).max(1),
+            cell.y1.saturating_sub(cell.y0).max(1),
+        )
+        .to_image();
+        self.reader.read_line(&preprocess::text_line(&crop))
+    }
+}
+
+fn unit(value: f64) -> Unit {
+    Unit::new(value.clamp(0.0, 1.0)).expect("clamped into 0..=1")
+}
+
+fn percent(value: f64) -> proto::Percent {
+    proto::Percent::new(value.clamp(0.0, 100.0)).expect("clamped into 0..=100")
+}
+
+fn index(row: u8) -> RowIndex {
+    RowIndex::new(row.min(4)).expect("rows are 0..=4")
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}

@@ -1,0 +1,51 @@
+//! Scoring a reading against a labelled capture (`shared/endscreens` JSON `expected`): used by
+//! the golden tests and the accuracy bench, never by the pipeline.
+
+use proto::{OcrJobOutput, Side};
+use serde_json::Value;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Score {
+    pub winner_right: bool,
+    pub side_right: bool,
+    /// Rows whose friend (or "nobody" for a guest) was found.
+    pub rows_right: usize,
+    /// Rows matched to the wrong friend: the worst outcome.
+    pub rows_wrong: usize,
+    /// Rows left unmatched that had a friend.
+    pub rows_missed: usize,
+}
+
+fn side(text: &str) -> Option<Side> {
+    match text {
+        "blue" => Some(Side::Blue),
+        "red" => Some(Side::Red),
+        _ => None,
+    }
+}
+
+pub fn score(output: &OcrJobOutput, expected: &Value) -> Score {
+    let OcrJobOutput::Done(reading) = output else { return Score::default() };
+    let mut score = Score {
+        winner_right: reading.winner_side == expected["winnerSide"].as_str().and_then(side),
+        side_right: reading.team_a_side == expected["teamASide"].as_str().and_then(side),
+        ..Score::default()
+    };
+    for assignment in expected["assignments"].as_array().into_iter().flatten() {
+        let want_side = assignment["side"].as_str().and_then(side);
+        let want_row = assignment["row"].as_u64();
+        let want: Option<uuid::Uuid> = assignment["friendId"].as_str().and_then(|id| id.parse().ok());
+        let got = reading
+            .matching
+            .iter()
+            .find(|m| Some(m.side) == want_side && Some(u64::from(m.row.get())) == want_row)
+            .and_then(|m| m.friend_id);
+        match (want, got) {
+            (w, g) if w == g => score.rows_right += 1,
+            (_, Some(_)) => score.rows_wrong += 1,
+            (Some(_), None) => score.rows_missed += 1,
+            (None, None) => unreachable!("equal, handled above"),
+        }
+    }
+    score
+}
