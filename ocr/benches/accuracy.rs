@@ -59,7 +59,7 @@ fn main() {
     labels.sort();
 
     let started = Instant::now();
-    let reader = TesseractReader::new("kor+eng").expect("tesseract with kor+eng");
+    let reader = TesseractReader::new(ocr::LANGUAGES).expect("tesseract with kor+eng");
     let mut pipeline = Pipeline::new(reader);
     println!("engine ready in {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
 

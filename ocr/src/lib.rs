@@ -14,11 +14,17 @@
 //!   contract's cut-offs, a margin over the runner-up, and the match's players preferred.
 //! - [`team_side`]: which table team A sat at, with a confidence that follows the evidence.
 //!
-//! Still to come (see the README's status): the `lol-ocr` CLI, `--debug-image`, and accuracy on
-//! half-size captures.
+//! - [`job_input`]: a job input document → the contract's type, or the contract's error code.
+//! - [`download`]: the screenshot from S3 under the size limit (the CLI and the extract worker).
+//! - [`debug_image`]: the capture with what the pipeline saw drawn on it.
+//!
+//! The `lol-ocr` binary (`src/bin/lol-ocr.rs`) is a thin CLI over these.
 
+pub mod debug_image;
 pub mod decode;
+pub mod download;
 pub mod engine;
+pub mod job_input;
 pub mod layout;
 pub mod matching;
 pub mod normalize;
@@ -28,3 +34,7 @@ pub mod riot_id;
 pub mod scoring;
 pub mod team_side;
 pub mod title;
+
+/// Tesseract's languages for every reading: the client runs in Korean or English, and names
+/// mix Hangul and Latin.
+pub const LANGUAGES: &str = "kor+eng";

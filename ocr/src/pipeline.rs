@@ -2,7 +2,7 @@
 //! extract worker both call [`Pipeline::run`] in-process; the engine is created once and reused.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use image::RgbImage;
 use proto::{
@@ -181,6 +181,34 @@ impl<R: LineReader> Pipeline<R> {
         )
         .to_image();
         self.reader.read_line(&preprocess::text_line(&crop))
+    }
+}
+
+/// The output of a job that failed before the pipeline ran: its input was unreadable, or its
+/// image could not be had. `job_id` is the nil UUID when the input did not name one.
+pub fn early_failure(job_id: uuid::Uuid, code: OcrErrorCode, message: String, elapsed: Duration) -> OcrJobOutput {
+    OcrJobOutput::Failed(OcrFailure {
+        job_id,
+        model: ModelInfo {
+            engine: "tesseract".to_owned(),
+            versions: BTreeMap::from([("lol-ocr".to_owned(), env!("CARGO_PKG_VERSION").to_owned())]),
+            profile: proto::RoiProfile::LolEndscreenV1.to_string(),
+        },
+        error: OcrError { code, message },
+        timings: BTreeMap::from([("total".to_owned(), round2(elapsed.as_secs_f64() * 1000.0))]),
+    })
+}
+
+/// Add a step that ran outside the pipeline (the download) to the output's timings and total.
+pub fn record_step(output: &mut OcrJobOutput, name: &str, took: Duration) {
+    let timings = match output {
+        OcrJobOutput::Done(reading) => &mut reading.timings,
+        OcrJobOutput::Failed(failure) => &mut failure.timings,
+    };
+    let ms = round2(took.as_secs_f64() * 1000.0);
+    timings.insert(name.to_owned(), ms);
+    if let Some(total) = timings.get_mut("total") {
+        *total = round2(*total + ms);
     }
 }
 

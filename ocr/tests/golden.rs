@@ -11,7 +11,7 @@ fn run(stem: &str, extension: &str) -> (OcrJobOutput, serde_json::Value) {
         serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{stem}.json")).unwrap()).unwrap();
     let input: proto::OcrJobInput = serde_json::from_value(label["input"].clone()).unwrap();
     let bytes = std::fs::read(format!("{dir}/{stem}.{extension}")).unwrap();
-    let mut pipeline = Pipeline::new(TesseractReader::new("kor+eng").expect("tesseract"));
+    let mut pipeline = Pipeline::new(TesseractReader::new(ocr::LANGUAGES).expect("tesseract"));
     (pipeline.run(&input, &bytes), label)
 }
 

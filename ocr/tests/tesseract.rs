@@ -49,7 +49,7 @@ fn correct_reads(reader: &mut TesseractReader, fixture: &Labelled) -> usize {
 
 #[test]
 fn tesseract_reads_full_size_name_cells_in_both_languages() {
-    let mut reader = TesseractReader::new("kor+eng").expect("kor+eng data installed (scripts/install-deps.sh)");
+    let mut reader = TesseractReader::new(ocr::LANGUAGES).expect("kor+eng data installed (scripts/install-deps.sh)");
     println!("{}", reader.describe());
     for (stem, extension) in [("es1-0002", "jpg"), ("es1-0010", "png"), ("es1-0015", "jpg")] {
         let fixture = labelled(stem, extension);

@@ -470,3 +470,19 @@ pub enum OcrErrorCode {
     NotAScoreboard,
     OcrEngineError,
 }
+
+impl OcrErrorCode {
+    /// `false` for the two codes another try may cure (a failed transfer, an engine that did not
+    /// start or read).
+    pub fn is_permanent(self) -> bool {
+        !matches!(self, OcrErrorCode::DownloadFailed | OcrErrorCode::OcrEngineError)
+    }
+}
+
+/// As on the wire, e.g. `NOT_A_SCOREBOARD`.
+impl fmt::Display for OcrErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let wire = serde_json::to_value(self).map_err(|_| fmt::Error)?;
+        f.write_str(wire.as_str().ok_or(fmt::Error)?)
+    }
+}

@@ -1,12 +1,13 @@
-//! `extract-worker`: will consume `extract` jobs once the OCR pipeline exists (see the README's
-//! status). Today it connects, migrates, provisions the streams and waits for SIGTERM, and its
-//! `dlq` subcommands work on `extract` dead letters like the other workers'.
+//! `extract-worker`: consumes `extract` jobs (the default), or lists and replays their dead
+//! letters.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use extract_worker::{ocr_pool::OcrPool, task::ExtractTask};
 use proto::Job;
-use worker_runtime::config::{DatabaseConfig, NatsConfig};
-use worker_runtime::{cli::DlqCommand, database, provision, service, shutdown::Shutdown, telemetry};
+use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
+use worker_runtime::service::{WorkerService, connect_nats};
+use worker_runtime::{cli::DlqCommand, database, s3, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(name = "extract-worker", version, about = "Reads post-game scoreboard screenshots (subject extract)")]
@@ -16,6 +17,10 @@ struct Cli {
     #[command(flatten)]
     database: DatabaseConfig,
     #[command(flatten)]
+    worker: WorkerConfig,
+    #[command(flatten)]
+    s3: s3::S3Config,
+    #[command(flatten)]
     telemetry: telemetry::TelemetryConfig,
     #[command(subcommand)]
     command: Option<Command>,
@@ -23,7 +28,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Connect, migrate and provision, then wait for SIGTERM (the default).
+    /// Consume `extract` jobs until SIGTERM (the default).
     Run,
     /// Dead letters of `extract` jobs.
     Dlq {
@@ -38,17 +43,27 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = telemetry::init(&cli.telemetry, "extract-worker");
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
-            let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-            let (client, js) = service::connect_nats(&cli.nats, "extract-worker").await?;
-            provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
-            let _pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
-            tracing::info!(
-                "connected; extract jobs are not consumed until the OCR pipeline lands; waiting for SIGTERM"
-            );
-            shutdown.cancelled().await;
-            client.flush().await?;
-            tracing::info!("stopped cleanly");
-            Ok(())
+            // One OCR engine per job in flight: readings never queue behind each other.
+            let ocr = OcrPool::new(usize::from(cli.worker.worker_concurrency)).context("starting Tesseract")?;
+            let (nats, js) = connect_nats(&cli.nats, "extract-worker").await?;
+            let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
+            let task = ExtractTask {
+                pool: pool.clone(),
+                s3: s3::client(&cli.s3).await,
+                bucket: cli.s3.s3_bucket.clone(),
+                region: cli.s3.aws_region.clone(),
+                ocr,
+                retry: cli.worker.retry_policy(),
+            };
+            let service = WorkerService {
+                name: "extract-worker",
+                default_health_port: 9181,
+                nats,
+                js,
+                database: Some(pool),
+                replicas: cli.nats.jetstream_replicas,
+            };
+            service.run(task, &cli.worker).await
         }
         Command::Dlq { command } => {
             worker_runtime::cli::run_dlq(&cli.nats, "extract-worker", proto::ExtractJob::SUBJECT, command).await

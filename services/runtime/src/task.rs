@@ -78,8 +78,14 @@ pub trait Task: Send + Sync + 'static {
     /// Runs once when the job is given up on — after its last attempt failed, or at once on a
     /// permanent failure — before the message is dead-lettered and terminated. If the hook
     /// itself fails the message is retried later, so the hook must be idempotent too.
-    fn on_exhausted(&self, job: &Self::Job, error: &str) -> impl Future<Output = anyhow::Result<()>> + Send {
-        let _ = (job, error);
+    /// `attempt` is the one that failed last.
+    fn on_exhausted(
+        &self,
+        job: &Self::Job,
+        error: &str,
+        attempt: Attempt,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        let _ = (job, error, attempt);
         async { Ok(()) }
     }
 }

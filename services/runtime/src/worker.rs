@@ -333,7 +333,7 @@ async fn give_up<T: Task>(
 ) -> Outcome {
     let retry_delay = shared.task.policy().retry.delay(attempt.number);
     if let Some(job) = job
-        && let Err(hook_error) = shared.task.on_exhausted(job, error).await
+        && let Err(hook_error) = shared.task.on_exhausted(job, error, attempt).await
     {
         tracing::error!(
             error = format!("{hook_error:#}"),

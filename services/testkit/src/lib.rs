@@ -10,11 +10,14 @@
 //! their addresses; nats-server is found through `NATS_SERVER_BIN` or `PATH`.
 
 mod database;
+pub mod endscreen;
 mod nats;
+mod postgres;
 mod s3;
 
 pub use database::TestDatabase;
 pub use nats::NatsServer;
+pub use postgres::PostgresServer;
 pub use s3::{S3Server, TestBucket, client_for as s3_client_for};
 
 use std::time::Duration;

@@ -98,7 +98,7 @@ impl Task for ScriptedTask {
         Ok(())
     }
 
-    async fn on_exhausted(&self, job: &ExtractJob, error: &str) -> anyhow::Result<()> {
+    async fn on_exhausted(&self, job: &ExtractJob, error: &str, _attempt: Attempt) -> anyhow::Result<()> {
         self.exhausted.lock().unwrap().push((job.clone(), error.to_owned()));
         Ok(())
     }

@@ -1,0 +1,85 @@
+//! A private Postgres cluster for tests that stop the database under a running worker.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `initdb` + `pg_ctl` on a free port in a temporary directory, owned by the `postgres` user
+/// when the tests run as root (Postgres refuses to run as root). Stopped and removed on drop.
+pub struct PostgresServer {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl PostgresServer {
+    pub fn start() -> PostgresServer {
+        let dir = tempfile::Builder::new().prefix("testkit-pg-").tempdir().expect("a temporary directory");
+        if is_root() {
+            run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()));
+        }
+        let server = PostgresServer { dir, port: crate::free_port() };
+        run(as_postgres(&pg_bin("initdb"))
+            .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "-D"])
+            .arg(server.data()));
+        server.resume();
+        server
+    }
+
+    /// Connection URL of the `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stop the server (fast shutdown: open connections are cut, as in an outage).
+    pub fn stop(&self) {
+        run(as_postgres(&pg_bin("pg_ctl")).args(["-m", "fast", "-w", "stop", "-D"]).arg(self.data()));
+    }
+
+    /// Start it again on the same port, with its data.
+    pub fn resume(&self) {
+        let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
+        run(as_postgres(&pg_bin("pg_ctl"))
+            .args(["-w", "-t", "30", "-o", &options, "-l"])
+            .arg(self.dir.path().join("postgres.log"))
+            .arg("-D")
+            .arg(self.data())
+            .arg("start"));
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let _ = as_postgres(&pg_bin("pg_ctl")).args(["-m", "immediate", "-w", "stop", "-D"]).arg(self.data()).output();
+    }
+}
+
+fn pg_bin(name: &str) -> PathBuf {
+    PathBuf::from(std::env::var("PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".to_owned())).join(name)
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"))
+}
+
+fn as_postgres(program: &std::path::Path) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(command: &mut Command) {
+    let output = command.output().unwrap_or_else(|e| panic!("running {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
