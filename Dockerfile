@@ -18,7 +18,7 @@ USER worker
 ENV OMP_THREAD_LIMIT=1
 
 FROM runtime-base AS extract-worker
-COPY --from=build /src/target/release/extract-worker /src/target/release/jobctl /usr/local/bin/
+COPY --from=build /src/target/release/extract-worker /src/target/release/lol-ocr /src/target/release/jobctl /usr/local/bin/
 ENTRYPOINT ["extract-worker"]
 
 FROM runtime-base AS cleanup-worker

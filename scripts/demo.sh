@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# `make demo`: the system on the local stack, end to end as far as it is built today.
+# `make demo`: the main job end to end on the local stack, as the app would drive it.
 #  1. bring up the stack, build, migrate;
-#  2. publish an `extract` job through the runtime's publish helper (as the API would), twice
-#     with the same Nats-Msg-Id, and show that JetStream stored it once (the extract worker does
-#     not consume yet: see the README's status);
-#  3. start cleanup-worker and scheduler; publish a `cleanup` for a scratch S3 object and watch
-#     it disappear; seed a CONFIRMED and a SCHEDULED session played 4 days ago, run
-#     `scheduler tick-now`, and watch only the CONFIRMED one become DONE;
-#  4. stop the services with SIGTERM (they drain and exit 0) and the stack.
+#  2. seed friends, a session, a match with teams A and B and the scoreboard attachment (from a
+#     committed fixture's job input), and upload the screenshot to S3;
+#  3. start extract-worker, cleanup-worker and scheduler; publish `extract` through the
+#     runtime's publish helper (as the API would), wait for extraction_result and print it;
+#  4. publish a `cleanup` for a scratch object and watch it go; seed a CONFIRMED and a SCHEDULED
+#     session played 4 days ago, tick auto-done, and watch only the CONFIRMED one become DONE;
+#  5. stop the services with SIGTERM (they drain and exit 0) and the stack.
 # KEEP_STACK=1 leaves the stack running afterwards (stop it with `make stack-down`).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -32,20 +32,33 @@ sql() { psql "$DATABASE_URL" -qtAX -c "$1"; }
 
 "$bin/jobctl" migrate
 
-attachment_id="$(python3 -c 'import uuid; print(uuid.uuid4())')"
-match_id="$(python3 -c 'import uuid; print(uuid.uuid4())')"
-log "publishing extract {attachmentId: $attachment_id, matchId: $match_id}, twice with one Nats-Msg-Id"
-"$bin/jobctl" publish --message-id "demo-$attachment_id" extract --attachment-id "$attachment_id" --match-id "$match_id"
-"$bin/jobctl" publish --message-id "demo-$attachment_id" extract --attachment-id "$attachment_id" --match-id "$match_id"
-"$bin/jobctl" peek extract
+fixture="$REPO_ROOT/ocr/tests/fixtures/es1-0002"
+screenshot_key="attachments/demo/$(python3 -c 'import uuid; print(uuid.uuid4())').jpg"
+curl -fsS -T "$fixture.jpg" "$S3_ENDPOINT/$S3_BUCKET/$screenshot_key" >/dev/null
+read -r attachment_id match_id < <("$bin/seed-endscreen" --fixture "$fixture.json" --s3-key "$screenshot_key")
+log "seeded match $match_id (teams A and B, 25 friends in the dictionary); screenshot at s3://$S3_BUCKET/$screenshot_key"
 
-log "starting cleanup-worker and scheduler (logs in $STACK_DIR/*.log)"
+log "starting extract-worker, cleanup-worker and scheduler (logs in $STACK_DIR/*.log)"
+HEALTH_ADDR=127.0.0.1:9181 OMP_THREAD_LIMIT=1 "$bin/extract-worker" >"$STACK_DIR/extract-worker.log" 2>&1 &
+pids+=($!)
 HEALTH_ADDR=127.0.0.1:9182 "$bin/cleanup-worker" >"$STACK_DIR/cleanup-worker.log" 2>&1 &
 pids+=($!)
 HEALTH_ADDR=127.0.0.1:9183 "$bin/scheduler" >"$STACK_DIR/scheduler.log" 2>&1 &
 pids+=($!)
+wait_for "extract-worker" 30 curl -fs http://127.0.0.1:9181/readyz
 wait_for "cleanup-worker" 30 curl -fs http://127.0.0.1:9182/readyz
 wait_for "scheduler" 30 curl -fs http://127.0.0.1:9183/readyz
+
+log "publishing extract {attachmentId: $attachment_id, matchId: $match_id}"
+"$bin/jobctl" publish extract --attachment-id "$attachment_id" --match-id "$match_id" | tee "$STACK_DIR/publish.out"
+extract_done() { [ -n "$(sql "SELECT 1 FROM extraction_result WHERE attachment_id = '$attachment_id' AND status IN ('DONE', 'FAILED')")" ]; }
+wait_for "the extraction result" 60 extract_done
+sql "SELECT row_to_json(r) FROM (SELECT status, attempts, model, error, result,
+        extract(epoch FROM completed_at - created_at) AS seconds FROM extraction_result WHERE attachment_id = '$attachment_id') r" \
+    >"$STACK_DIR/result.json"
+sql "SELECT json_object_agg(friend_id, game_name || '#' || tag_line) FROM friend_riot_id" >"$STACK_DIR/friends.json"
+python3 "$REPO_ROOT/scripts/show-result.py" "$STACK_DIR/result.json" "$STACK_DIR/friends.json" \
+    "$(grep -o 'trace [0-9a-f]*' "$STACK_DIR/publish.out" | cut -d' ' -f2)"
 
 key="attachments/demo/scratch-$attachment_id.png"
 curl -fsS -X PUT --data-binary "not really a screenshot" "$S3_ENDPOINT/$S3_BUCKET/$key" >/dev/null
@@ -65,7 +78,7 @@ wait_for "the auto-done tick" 30 session_done
 printf '  CONFIRMED session -> %s, SCHEDULED session -> %s\n' \
     "$(sql "SELECT status FROM session WHERE id = '$confirmed'")" "$(sql "SELECT status FROM session WHERE id = '$scheduled'")"
 printf '  last tick: %s\n' "$(sql "SELECT scheduled_at || ', ' || sessions_transitioned || ' session(s) transitioned' FROM auto_done_tick ORDER BY processed_at DESC LIMIT 1")"
-printf '  metrics: %s\n' "$(curl -fs http://127.0.0.1:9182/metrics | grep '^worker_jobs_processed_total') / $(curl -fs http://127.0.0.1:9183/metrics | grep '^worker_jobs_processed_total')"
+printf '  metrics: %s\n' "$(curl -fs http://127.0.0.1:9181/metrics | grep '^worker_jobs_processed_total') / $(curl -fs http://127.0.0.1:9182/metrics | grep '^worker_jobs_processed_total') / $(curl -fs http://127.0.0.1:9183/metrics | grep '^worker_jobs_processed_total')"
 
 log "stopping the services (SIGTERM)"
 for pid in "${pids[@]}"; do kill -TERM "$pid"; done

@@ -20,6 +20,8 @@ pub struct Published {
     pub sequence: u64,
     /// The server already held a job with this message id; nothing new was stored.
     pub duplicate: bool,
+    /// The trace the job travels in (32 hex digits), for finding it in the trace UI and logs.
+    pub trace_id: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +76,8 @@ impl Publisher {
             if ack.duplicate {
                 tracing::info!(message_id, "duplicate publish: the job is already queued");
             }
-            Ok(Published { stream: ack.stream, sequence: ack.sequence, duplicate: ack.duplicate })
+            let trace_id = trace_headers::trace_id(&tracing::Span::current());
+            Ok(Published { stream: ack.stream, sequence: ack.sequence, duplicate: ack.duplicate, trace_id })
         }
         .instrument(span)
         .await

@@ -100,9 +100,9 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             client.flush().await?;
-            let Published { stream, sequence, duplicate } = published;
+            let Published { stream, sequence, duplicate, trace_id } = published;
             println!(
-                "stored in {stream} as #{sequence}{}",
+                "stored in {stream} as #{sequence}{}, trace {trace_id}",
                 if duplicate { " (duplicate: already queued)" } else { "" }
             );
         }

@@ -1,0 +1,279 @@
+//! The `extract-worker` binary on the real stack: nats-server, Postgres, an S3 API server and
+//! Tesseract. Each test seeds a match from a committed fixture's job input, uploads the
+//! screenshot, publishes `extract` as the API would, and reads `extraction_result`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use proto::{ExtractJob, Job};
+use sqlx::PgPool;
+use testkit::endscreen::{self, SeededMatch};
+use testkit::{NatsServer, PostgresServer, TestBucket, TestDatabase, http_get, wait_ready, wait_until};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+use worker_runtime::dead_letter::DeadLetters;
+use worker_runtime::publish::Publisher;
+
+const FIXTURE: &str = "es1-0002";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ocr/tests/fixtures").join(name)
+}
+
+fn screenshot() -> Vec<u8> {
+    std::fs::read(fixture(&format!("{FIXTURE}.jpg"))).expect("fixture screenshot")
+}
+
+struct Worker {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Worker {
+    /// Start a worker and wait until it is ready. Retries are 100 ms apart so tests see all
+    /// three attempts quickly.
+    async fn start(nats: &NatsServer, database_url: &str, s3_endpoint: &str, bucket: &str) -> Worker {
+        Worker::start_with(nats, database_url, s3_endpoint, bucket, &[]).await
+    }
+
+    async fn start_with(
+        nats: &NatsServer,
+        database_url: &str,
+        s3_endpoint: &str,
+        bucket: &str,
+        env: &[(&str, &str)],
+    ) -> Worker {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("worker.log");
+        let port = testkit::free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_extract-worker"))
+            .env("NATS_URL", nats.url())
+            .env("DATABASE_URL", database_url)
+            .env("S3_ENDPOINT", s3_endpoint)
+            .env("S3_BUCKET", bucket)
+            .env("S3_TIMEOUT_MS", "2000")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
+            .env("RETRY_BASE_DELAY_MS", "100")
+            .env("RETRY_MAX_DELAY_MS", "400")
+            .env("OMP_THREAD_LIMIT", "1")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn extract-worker");
+        wait_ready(port, "extract-worker").await;
+        Worker { child, port, log, _dir: dir }
+    }
+
+    fn log_lines_with(&self, needle: &str) -> usize {
+        std::fs::read_to_string(&self.log).unwrap_or_default().lines().filter(|line| line.contains(needle)).count()
+    }
+
+    async fn metric(&self, name: &str) -> u64 {
+        let Some((200, body)) = http_get(self.port, "/metrics").await else { return 0 };
+        body.lines()
+            .filter(|line| line.starts_with(name))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
+    async fn stop(mut self) {
+        testkit::signal(&self.child, "TERM");
+        let status = self.child.wait().await.unwrap();
+        assert!(
+            status.success(),
+            "extract-worker exited with {status}: {}",
+            std::fs::read_to_string(&self.log).unwrap()
+        );
+    }
+}
+
+/// A match from the fixture's job input, its screenshot at `key` (uploaded when `image` is set).
+async fn seed(pool: &PgPool, bucket: &TestBucket, key: &str, image: Option<Vec<u8>>) -> SeededMatch {
+    let input = endscreen::fixture_input(&fixture(&format!("{FIXTURE}.json")));
+    if let Some(image) = image {
+        bucket.put(key, image).await;
+    }
+    endscreen::seed(pool, &input, key).await.expect("seed the match")
+}
+
+async fn publish(nats: &NatsServer, seeded: SeededMatch, message_id: &str) {
+    let publisher = Publisher::new(async_nats::jetstream::new(nats.client().await));
+    let job = ExtractJob { attachment_id: seeded.attachment_id, match_id: seeded.match_id };
+    publisher.publish(&job, message_id).await.expect("publish extract");
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct ResultRow {
+    status: String,
+    attempts: i32,
+    error: Option<String>,
+    model: Option<String>,
+    result: Option<serde_json::Value>,
+}
+
+async fn result_row(pool: &PgPool, attachment_id: Uuid) -> Option<ResultRow> {
+    sqlx::query_as("SELECT status, attempts, error, model, result FROM extraction_result WHERE attachment_id = $1")
+        .bind(attachment_id)
+        .fetch_optional(pool)
+        .await
+        .expect("read extraction_result")
+}
+
+async fn wait_for_status(pool: &PgPool, attachment_id: Uuid, status: &str, timeout: Duration) -> ResultRow {
+    wait_until(&format!("extraction_result {status}"), timeout, || async {
+        result_row(pool, attachment_id).await.is_some_and(|row| row.status == status)
+    })
+    .await;
+    result_row(pool, attachment_id).await.expect("the row")
+}
+
+async fn dead_letters(nats: &NatsServer) -> usize {
+    let letters = DeadLetters::new(async_nats::jetstream::new(nats.client().await));
+    letters.list(ExtractJob::SUBJECT).await.expect("list dead letters").len()
+}
+
+#[tokio::test]
+async fn a_screenshot_is_read_and_stored_and_a_rerun_overwrites_it() {
+    let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
+    let worker = Worker::start(&nats, &db.url, &bucket.endpoint, &bucket.name).await;
+    let seeded = seed(&db.pool, &bucket, "attachments/m1/scoreboard.jpg", Some(screenshot())).await;
+
+    publish(&nats, seeded, "first").await;
+    let row = wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
+    assert_eq!(row.attempts, 1);
+    assert!(row.model.as_deref().is_some_and(|m| m.contains("tesseract")), "{:?}", row.model);
+    let result = row.result.expect("the result JSON");
+    // The stored JSON is the lol-ocr output contract, so the app and the CLI read the same thing.
+    let output: proto::OcrJobOutput = proto::decode(&serde_json::to_vec(&result).unwrap()).expect("valid output");
+    let proto::OcrJobOutput::Done(reading) = output else { panic!("stored a failure as DONE") };
+    assert_eq!(reading.winner_side, Some(proto::Side::Blue), "the fixture's title is VICTORY");
+    assert_eq!(reading.team_a_side, Some(proto::Side::Red), "team A sat in TEAM 2 in this fixture");
+    assert!(reading.timings.contains_key("download"));
+
+    // Published again (a new message id: the user asked for a re-run) → read again, one row.
+    sqlx::query("UPDATE extraction_result SET model = 'an earlier model' WHERE attachment_id = $1")
+        .bind(seeded.attachment_id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    publish(&nats, seeded, "second").await;
+    wait_until("the re-run to store its result", Duration::from_secs(60), || async {
+        result_row(&db.pool, seeded.attachment_id)
+            .await
+            .is_some_and(|row| row.model.is_some_and(|m| m.contains("tesseract")))
+    })
+    .await;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM extraction_result").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(rows, 1);
+    assert_eq!(worker.log_lines_with("lol_endscreen_extract: completed"), 2);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_object_and_a_corrupt_image_fail_at_once_with_their_reason() {
+    let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
+    let worker = Worker::start(&nats, &db.url, &bucket.endpoint, &bucket.name).await;
+    let missing = seed(&db.pool, &bucket, "attachments/m1/never-uploaded.jpg", None).await;
+    let mut truncated = screenshot();
+    truncated.truncate(truncated.len() / 3);
+    let corrupt = seed(&db.pool, &bucket, "attachments/m2/truncated.jpg", Some(truncated)).await;
+
+    publish(&nats, missing, "missing").await;
+    publish(&nats, corrupt, "corrupt").await;
+    let row = wait_for_status(&db.pool, missing.attachment_id, "FAILED", Duration::from_secs(30)).await;
+    assert_eq!(row.attempts, 1, "permanent: no retries");
+    assert!(row.error.as_deref().is_some_and(|e| e.contains("does not exist")), "{:?}", row.error);
+    let row = wait_for_status(&db.pool, corrupt.attachment_id, "FAILED", Duration::from_secs(30)).await;
+    assert_eq!(row.attempts, 1);
+    assert!(row.error.as_deref().is_some_and(|e| e.starts_with("NOT_AN_IMAGE")), "{:?}", row.error);
+    wait_until("two dead letters", Duration::from_secs(10), || async { dead_letters(&nats).await == 2 }).await;
+    assert_eq!(worker.metric("worker_jobs_retried_total").await, 0);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_s3_is_retried_then_failed_exactly_once_and_dead_lettered() {
+    let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
+    // Nothing listens on this port: every download fails as a network error (retryable).
+    let nowhere = format!("http://127.0.0.1:{}", testkit::free_port());
+    let worker = Worker::start(&nats, &db.url, &nowhere, &bucket.name).await;
+    let seeded = seed(&db.pool, &bucket, "attachments/m1/scoreboard.jpg", Some(screenshot())).await;
+
+    publish(&nats, seeded, "unreachable").await;
+    let row = wait_for_status(&db.pool, seeded.attachment_id, "FAILED", Duration::from_secs(60)).await;
+    assert_eq!(row.attempts, 3);
+    assert!(row.error.as_deref().is_some_and(|e| e.contains("downloading s3://")), "{:?}", row.error);
+    wait_until("the dead letter", Duration::from_secs(10), || async { dead_letters(&nats).await == 1 }).await;
+    assert_eq!(worker.metric("worker_jobs_retried_total").await, 2);
+    assert_eq!(worker.log_lines_with("lol_endscreen_extract: failed"), 1, "the hook ran once");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_job_waits_out_a_database_outage_and_is_done_once_it_is_back() {
+    let postgres = PostgresServer::start();
+    let pool = PgPool::connect(&postgres.url()).await.expect("connect to the private Postgres");
+    worker_runtime::database::MIGRATOR.run(&pool).await.unwrap();
+    let (nats, bucket) = (NatsServer::start().await, TestBucket::create().await);
+    // Retries a second apart: the database is back before the last attempt.
+    let slower_retries = [("RETRY_BASE_DELAY_MS", "1000"), ("RETRY_MAX_DELAY_MS", "4000")];
+    let worker = Worker::start_with(&nats, &postgres.url(), &bucket.endpoint, &bucket.name, &slower_retries).await;
+    let seeded = seed(&pool, &bucket, "attachments/m1/scoreboard.jpg", Some(screenshot())).await;
+    pool.close().await;
+
+    postgres.stop();
+    publish(&nats, seeded, "outage").await;
+    wait_until("an attempt to fail on the database", Duration::from_secs(30), || async {
+        worker.metric("worker_jobs_retried_total").await >= 1
+    })
+    .await;
+    postgres.resume();
+
+    let pool = PgPool::connect(&postgres.url()).await.unwrap();
+    let row = wait_for_status(&pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
+    assert!((2..=3).contains(&row.attempts), "done on a retry, not the first attempt: {}", row.attempts);
+    assert_eq!(dead_letters(&nats).await, 0);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn two_workers_share_twenty_jobs_and_each_is_done_once() {
+    let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
+    let workers = [
+        Worker::start(&nats, &db.url, &bucket.endpoint, &bucket.name).await,
+        Worker::start(&nats, &db.url, &bucket.endpoint, &bucket.name).await,
+    ];
+    let image = screenshot();
+    let mut seeded = Vec::new();
+    for n in 0..20 {
+        seeded.push(seed(&db.pool, &bucket, &format!("attachments/m{n}/scoreboard.jpg"), Some(image.clone())).await);
+    }
+    for (n, job) in seeded.iter().enumerate() {
+        publish(&nats, *job, &format!("job-{n}")).await;
+    }
+
+    wait_until("20 DONE rows", Duration::from_secs(180), || async {
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM extraction_result WHERE status = 'DONE'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        done == 20
+    })
+    .await;
+    let attempts: Vec<i32> =
+        sqlx::query_scalar("SELECT attempts FROM extraction_result").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(attempts, vec![1; 20], "every job done on its first attempt");
+    let completed: Vec<usize> = workers.iter().map(|w| w.log_lines_with("lol_endscreen_extract: completed")).collect();
+    assert_eq!(completed.iter().sum::<usize>(), 20, "each job completed once: {completed:?}");
+    assert!(completed.iter().all(|&n| n > 0), "both workers took jobs: {completed:?}");
+    for worker in workers {
+        worker.stop().await;
+    }
+}
