@@ -10,7 +10,10 @@
 //!    `minScoreNameOnly`) with a small margin over the row's runner-up — or, for one of the
 //!    match's players only, when it is clearly the row's best (a wide margin) above a lower
 //!    floor: half-size captures read names at 71–92, and the whole board is the better judge
-//!    there than any single cut-off. Everything else stays unmatched (guests, unreadable rows).
+//!    there than any single cut-off. A friend the match does not list is kept only on an exact
+//!    reading: a guest whose name is one edit from a friend's scores 92–96, as high as a
+//!    misread friend, and only the match's roster can tell the two apart — so outside it, no
+//!    guessing. Everything else stays unmatched (guests, unreadable rows).
 
 use pathfinding::prelude::{Matrix, kuhn_munkres};
 use proto::{FriendEntry, MatchMethod, MatchTeams, OcrOptions, Side};
@@ -30,6 +33,9 @@ const STRICT_MARGIN: f64 = 2.0;
 const RELAXED_MARGIN: f64 = 10.0;
 /// Preference for the match's own players in the assignment.
 const PLAYER_BONUS: f64 = 8.0;
+/// Least score for a friend outside the match: the reading equals one of their names (up to
+/// look-alike folding, which costs 0.5).
+const EXACT: f64 = 99.5;
 
 /// Which team of the match a friend is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,8 +227,10 @@ fn accept(score: Score, runner_up: f64, is_player: bool, options: &OcrOptions) -
         MatchMethod::NameOnly | MatchMethod::Alias => options.min_score_name_only.get(),
     };
     let margin = score.value - runner_up;
-    (score.value >= cutoff && margin >= STRICT_MARGIN)
-        || (is_player && score.value >= RELAXED_FLOOR && margin >= RELAXED_MARGIN)
+    if !is_player {
+        return score.value >= EXACT && margin >= STRICT_MARGIN;
+    }
+    (score.value >= cutoff && margin >= STRICT_MARGIN) || (score.value >= RELAXED_FLOOR && margin >= RELAXED_MARGIN)
 }
 
 /// Maximum-weight pairing of rows with candidates; `None` for rows left unpaired. Each row also

@@ -114,6 +114,19 @@ fn half_size_misreads_match_players_but_not_outsiders() {
 }
 
 #[test]
+fn a_friend_outside_the_match_needs_an_exact_reading() {
+    // From real failures: the guests "CCyweja" and "hex earth" played; the friends "CCyweja3" and
+    // "hex eearth" did not. Their names score 93–95, above the name-only cut-off of 92.
+    let near = [friend("CCyweja3#KR3", &[]), friend("hex eearth#Q2N", &[])];
+    let exact = friend("Cupovddybej#KR3", &[]);
+    let screen = rows(Side::Red, &["CCyweja", "hex earth", "Cupovddybej"]);
+    let matches = run(&screen, &[&near[0], &near[1], &exact], &[], &[]);
+    assert!(matches[0].score >= 92.0 && matches[1].score >= 92.0, "{matches:?}");
+    assert_eq!((matches[0].friend_id, matches[1].friend_id), (None, None), "{matches:?}");
+    assert_eq!(matches[2].friend_id, Some(exact.id), "an exact reading of an outsider still counts");
+}
+
+#[test]
 fn rows_decide_team_a_side() {
     let a: Vec<Friend> = (0..5).map(|n| friend(&format!("Ateam{n}x#KR1"), &[])).collect();
     let b: Vec<Friend> = (0..5).map(|n| friend(&format!("Bteam{n}y#KR1"), &[])).collect();
