@@ -13,6 +13,7 @@ use proto::{
 use crate::engine::{EngineError, LineReader};
 use crate::layout::{self, Cell};
 use crate::matching::{self, Reading, Row};
+use crate::preprocess::Look;
 use crate::{decode, preprocess, riot_id, team_side, title};
 
 pub struct Pipeline<R: LineReader> {
@@ -90,20 +91,42 @@ impl<R: LineReader> Pipeline<R> {
         timings.lap("layout");
         let engine_error = |e: EngineError| (OcrErrorCode::OcrEngineError, e.to_string());
 
-        let title_reading = self.read_cell(&image, found.title).map_err(engine_error)?;
-        let (winner_side, winner_confidence) = title::winner(&title_reading.text, title_reading.confidence);
+        let scale = preprocess::upscale_for(found.pitch);
+        let mut title_readings = Vec::new();
+        let (mut winner_side, mut winner_confidence) = (None, 0.0);
+        for look in std::iter::once(preprocess::FIRST_LOOK).chain(preprocess::SECOND_LOOKS) {
+            let reading = self.read_cell(&image, found.title, scale, look).map_err(engine_error)?;
+            (winner_side, winner_confidence) = title::winner(&reading.text, reading.confidence);
+            title_readings.push(reading);
+            if winner_side.is_some() {
+                break;
+            }
+        }
         timings.lap("title");
 
         let mut rows = Vec::with_capacity(10);
         for (side, cells) in [(Side::Blue, &found.blue), (Side::Red, &found.red)] {
             for (n, cell) in cells.iter().enumerate() {
-                let reading = self.read_cell(&image, *cell).map_err(engine_error)?;
+                let reading = self.read_cell(&image, *cell, scale, preprocess::FIRST_LOOK).map_err(engine_error)?;
                 rows.push(Row { side, row: n as u8, readings: vec![reading] });
             }
         }
         timings.lap("names");
 
-        let matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
+        let mut matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
+        // Rows nobody matched (misreads, and guests) get second looks; the matcher then weighs
+        // every reading of every row again.
+        let unmatched: Vec<usize> = (0..rows.len()).filter(|&r| matches[r].friend_id.is_none()).collect();
+        if !unmatched.is_empty() {
+            for &r in &unmatched {
+                let cell = if r < 5 { found.blue[r] } else { found.red[r - 5] };
+                for look in preprocess::SECOND_LOOKS {
+                    rows[r].readings.push(self.read_cell(&image, cell, scale, look).map_err(engine_error)?);
+                }
+            }
+            timings.lap("second_looks");
+            matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
+        }
         let evidence = matching::side_evidence(&matches);
         let (team_a_side, side_confidence) = team_side::decide(evidence);
         timings.lap("matching");
@@ -132,10 +155,10 @@ impl<R: LineReader> Pipeline<R> {
             team_a_side,
             confidence: Confidence { winner: unit(winner_confidence), team_a_side: unit(side_confidence) },
             ocr: OcrTexts {
-                winner_text_candidates: vec![TextCandidate {
-                    text: title_reading.text.clone(),
-                    score: unit(title_reading.confidence),
-                }],
+                winner_text_candidates: title_readings
+                    .iter()
+                    .map(|reading| TextCandidate { text: reading.text.clone(), score: unit(reading.confidence) })
+                    .collect(),
                 blue_text_candidates: Vec::new(),
                 red_text_candidates: Vec::new(),
             },
@@ -171,7 +194,7 @@ impl<R: LineReader> Pipeline<R> {
         })
     }
 
-    fn read_cell(&mut self, image: &RgbImage, cell: Cell) -> Result<Reading, EngineError> {
+    fn read_cell(&mut self, image: &RgbImage, cell: Cell, scale: f64, look: Look) -> Result<Reading, EngineError> {
         let crop = image::imageops::crop_imm(
             image,
             cell.x0,
@@ -180,7 +203,7 @@ impl<R: LineReader> Pipeline<R> {
             cell.y1.saturating_sub(cell.y0).max(1),
         )
         .to_image();
-        self.reader.read_line(&preprocess::text_line(&crop))
+        self.reader.read_line(&preprocess::text_line(&crop, scale, look))
     }
 }
 

@@ -38,7 +38,9 @@ fn correct_reads(reader: &mut TesseractReader, fixture: &Labelled) -> usize {
         // The labelled ink box plus a few pixels, as a layout step would cut it.
         let (x, y) = (x0.saturating_sub(3), y0.saturating_sub(4));
         let crop = image::imageops::crop_imm(&fixture.image, x, y, x1 + 3 - x, y1 + 4 - y).to_image();
-        let reading = reader.read_line(&preprocess::text_line(&crop)).expect("tesseract reads");
+        // Full-size fixtures: the 720p factor.
+        let reading =
+            reader.read_line(&preprocess::text_line(&crop, 3.0, preprocess::FIRST_LOOK)).expect("tesseract reads");
         println!("{name:>18} → {:<18} ({:.2})", reading.text, reading.confidence);
         if normalize::plain(&reading.text) == normalize::plain(name) {
             correct += 1;

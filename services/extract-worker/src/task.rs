@@ -32,11 +32,13 @@ impl ExtractTask {
     pub async fn run(&self, job: &ExtractJob, attempt: Attempt) -> Result<OcrReading, TaskError> {
         let attachment_id = job.attachment_id;
         tracing::info!(%attachment_id, match_id = %job.match_id, %attempt, "lol_endscreen_extract: started");
+        let loading = Instant::now();
         let input = ocr_input::build(&self.pool, job, &self.bucket, &self.region)
             .instrument(tracing::info_span!("db load ocr input", db.system = "postgresql"))
             .await
             .map_err(classify_input)?;
         result_store::attempt_started(&self.pool, attachment_id, attempt.number).await.map_err(TaskError::retryable)?;
+        let load_time = loading.elapsed();
 
         let downloading = Instant::now();
         let image = download::download(&self.s3, &input.s3.bucket, &input.s3.key)
@@ -50,12 +52,14 @@ impl ExtractTask {
         let download_time = downloading.elapsed();
 
         let image_bytes = image.len();
+        let reading_started = Instant::now();
         let mut output = self
             .ocr
             .read(input, image)
             .instrument(tracing::info_span!("ocr read scoreboard", image.bytes = image_bytes))
             .await
             .map_err(TaskError::retryable)?;
+        let ocr_time = reading_started.elapsed();
         pipeline::record_step(&mut output, "download", download_time);
         let reading = match output {
             OcrJobOutput::Done(reading) => reading,
@@ -83,8 +87,8 @@ impl ExtractTask {
             confidence_winner = reading.confidence.winner.get(),
             confidence_team_a_side = reading.confidence.team_a_side.get(),
             download_ms = download_time.as_millis() as u64,
-            ocr_ms = reading.timings.get("total").copied().unwrap_or_default(),
-            db_ms = writing.elapsed().as_millis() as u64,
+            ocr_ms = ocr_time.as_millis() as u64,
+            db_ms = (load_time + writing.elapsed()).as_millis() as u64,
             "lol_endscreen_extract: completed"
         );
         Ok(reading)
