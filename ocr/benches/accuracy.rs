@@ -1,12 +1,18 @@
 //! Accuracy and speed of the pipeline on the labelled public set:
 //!
-//!     OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench accuracy [-- DIR]
+//!     OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench accuracy [-- DIR]      (make bench-ocr)
 //!
 //! DIR defaults to `../shared/endscreens/public` beside the repository. One engine, one thread,
 //! warm (the first image is read twice and its first timing dropped). Prints per-category
-//! results, every failure, and time per capture.
+//! results, every failure, time per capture, peak memory, and the `lol-ocr` cold start.
+//!
+//! When the PyPI package `rapidocr-onnxruntime` is installed, the same run also measures the
+//! original plan's way — PP-OCRv4 over the whole image, a new Python process per job
+//! (`bench/ppocr/read_scoreboard.py`) — for time per job and names read exactly, beside ours.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
 use ocr::engine::TesseractReader;
@@ -66,6 +72,7 @@ fn main() {
     let mut all = Tally::default();
     let mut by_category: BTreeMap<String, Tally> = BTreeMap::new();
     let mut times = Vec::new();
+    let mut names_read: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (n, path) in labels.iter().enumerate() {
         let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let input: proto::OcrJobInput = serde_json::from_value(label["input"].clone()).expect("input");
@@ -80,6 +87,13 @@ fn main() {
         all.add(score);
         let category = format!("{} {}", label["lang"].as_str().unwrap(), label["capture"].as_str().unwrap());
         by_category.entry(category).or_default().add(score);
+        if let proto::OcrJobOutput::Done(reading) = &output {
+            let rows = reading.parsed.blue.iter().chain(&reading.parsed.red);
+            let texts: Vec<String> = rows.map(|row| row.game_name.clone()).collect();
+            let tally = names_read.entry(label["lang"].as_str().unwrap().to_owned()).or_default();
+            tally.0 += exact_names(&label, &texts);
+            tally.1 += 10;
+        }
         if !score.winner_right || !score.side_right || score.rows_wrong > 0 || score.rows_missed > 0 {
             let status = match &output {
                 proto::OcrJobOutput::Done(_) => "done".to_owned(),
@@ -100,5 +114,90 @@ fn main() {
         pick(0.5),
         pick(0.9),
         pick(1.0)
+    );
+    println!("peak memory of this process (one engine, VmHWM): {}", peak_memory());
+    cold_start(&labels[0]);
+    println!("\nnames read exactly (first look, before matching): {}", name_line(&names_read));
+    pp_ocr(&labels);
+}
+
+/// How many of the capture's ten labelled names are among `texts`, compared as the matcher
+/// does before fuzzy scoring (NFC, case, spaces).
+fn exact_names(label: &serde_json::Value, texts: &[String]) -> usize {
+    let read: Vec<String> = texts.iter().map(|t| ocr::normalize::plain(t)).collect();
+    ["team1", "team2"]
+        .iter()
+        .flat_map(|team| label[team].as_array().into_iter().flatten())
+        .filter_map(|name| name.as_str())
+        .filter(|name| read.contains(&ocr::normalize::plain(name)))
+        .count()
+}
+
+fn name_line(tally: &BTreeMap<String, (usize, usize)>) -> String {
+    let pct = |(right, all): (usize, usize)| 100.0 * right as f64 / all.max(1) as f64;
+    let total = tally.values().fold((0, 0), |acc, t| (acc.0 + t.0, acc.1 + t.1));
+    let per_language: Vec<String> = tally.iter().map(|(lang, t)| format!("{lang} {:.1} %", pct(*t))).collect();
+    format!("{:.1} % ({})", pct(total), per_language.join(", "))
+}
+
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| status.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l[6..].trim().to_owned()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// `lol-ocr extract` on one capture, five times: process start, engine start, one reading.
+fn cold_start(label_path: &Path) {
+    let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(label_path).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("job.json");
+    std::fs::write(&input, label["input"].to_string()).unwrap();
+    let image = label_path.with_file_name(label["file"].as_str().unwrap());
+    let mut times: Vec<f64> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            let status = Command::new(env!("CARGO_BIN_EXE_lol-ocr"))
+                .arg("extract")
+                .arg("--input")
+                .arg(&input)
+                .arg("--image")
+                .arg(&image)
+                .output()
+                .expect("run lol-ocr");
+            assert!(status.status.success(), "lol-ocr failed on {}", image.display());
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!("lol-ocr cold start, one capture end to end (median of 5): {:.0} ms", times[2]);
+}
+
+/// The original plan's reader, where it is installed.
+fn pp_ocr(labels: &[std::path::PathBuf]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/ppocr/read_scoreboard.py");
+    let available = Command::new("python3").args(["-c", "import rapidocr_onnxruntime"]).output();
+    if !available.is_ok_and(|o| o.status.success()) {
+        println!("PP-OCRv4 comparison skipped: `pip install rapidocr-onnxruntime` to run it");
+        return;
+    }
+    let mut times = Vec::new();
+    let mut names_read: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for path in labels {
+        let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let image = path.with_file_name(label["file"].as_str().unwrap());
+        let started = Instant::now();
+        let output = Command::new("python3").arg(script).arg(&image).output().expect("run the PP-OCR script");
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        let texts: Vec<String> = serde_json::from_slice(&output.stdout).unwrap_or_default();
+        let tally = names_read.entry(label["lang"].as_str().unwrap().to_owned()).or_default();
+        tally.0 += exact_names(&label, &texts);
+        tally.1 += 10;
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "PP-OCRv4 (rapidocr-onnxruntime), a Python process per job: p50 {:.0} ms per job; names read exactly {}",
+        times[times.len() / 2],
+        name_line(&names_read)
     );
 }

@@ -20,26 +20,34 @@ pub struct Pipeline<R: LineReader> {
     reader: R,
 }
 
-/// Milliseconds per step, as the output reports them.
+/// Milliseconds per step, as the output reports them, and a tracing span per step (`ocr
+/// layout`, `ocr names`, …) under the caller's span, so a trace shows where a reading's time went.
 struct Timings {
     started: Instant,
-    step: Instant,
+    current: Option<(&'static str, Instant, tracing::span::EnteredSpan)>,
     steps: BTreeMap<String, f64>,
 }
 
 impl Timings {
     fn new() -> Self {
-        let now = Instant::now();
-        Timings { started: now, step: now, steps: BTreeMap::new() }
+        Timings { started: Instant::now(), current: None, steps: BTreeMap::new() }
     }
 
-    fn lap(&mut self, name: &str) {
-        let now = Instant::now();
-        self.steps.insert(name.to_owned(), round2((now - self.step).as_secs_f64() * 1000.0));
-        self.step = now;
+    /// End the running step, if any, and begin `name`.
+    fn step(&mut self, name: &'static str) {
+        self.end_step();
+        let span = tracing::info_span!("ocr step", otel.name = format!("ocr {name}")).entered();
+        self.current = Some((name, Instant::now(), span));
+    }
+
+    fn end_step(&mut self) {
+        if let Some((name, started, _span)) = self.current.take() {
+            self.steps.insert(name.to_owned(), round2(started.elapsed().as_secs_f64() * 1000.0));
+        }
     }
 
     fn finish(mut self) -> BTreeMap<String, f64> {
+        self.end_step();
         self.steps.insert("total".to_owned(), round2(self.started.elapsed().as_secs_f64() * 1000.0));
         self.steps
     }
@@ -85,12 +93,13 @@ impl<R: LineReader> Pipeline<R> {
         bytes: &[u8],
         timings: &mut Timings,
     ) -> Result<OcrReading, (OcrErrorCode, String)> {
+        timings.step("decode");
         let image = decode::decode(bytes).map_err(|e| (e.code(), e.to_string()))?;
-        timings.lap("decode");
+        timings.step("layout");
         let found = layout::find(&image).map_err(|e| (OcrErrorCode::NotAScoreboard, e.to_string()))?;
-        timings.lap("layout");
         let engine_error = |e: EngineError| (OcrErrorCode::OcrEngineError, e.to_string());
 
+        timings.step("title");
         let scale = preprocess::upscale_for(found.pitch);
         let mut title_readings = Vec::new();
         let (mut winner_side, mut winner_confidence) = (None, 0.0);
@@ -102,8 +111,7 @@ impl<R: LineReader> Pipeline<R> {
                 break;
             }
         }
-        timings.lap("title");
-
+        timings.step("names");
         let mut rows = Vec::with_capacity(10);
         for (side, cells) in [(Side::Blue, &found.blue), (Side::Red, &found.red)] {
             for (n, cell) in cells.iter().enumerate() {
@@ -111,25 +119,23 @@ impl<R: LineReader> Pipeline<R> {
                 rows.push(Row { side, row: n as u8, readings: vec![reading] });
             }
         }
-        timings.lap("names");
-
         let mut matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
         // Rows nobody matched (misreads, and guests) get second looks; the matcher then weighs
         // every reading of every row again.
         let unmatched: Vec<usize> = (0..rows.len()).filter(|&r| matches[r].friend_id.is_none()).collect();
         if !unmatched.is_empty() {
+            timings.step("second_looks");
             for &r in &unmatched {
                 let cell = if r < 5 { found.blue[r] } else { found.red[r - 5] };
                 for look in preprocess::SECOND_LOOKS {
                     rows[r].readings.push(self.read_cell(&image, cell, scale, look).map_err(engine_error)?);
                 }
             }
-            timings.lap("second_looks");
             matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
         }
+        timings.step("matching");
         let evidence = matching::side_evidence(&matches);
         let (team_a_side, side_confidence) = team_side::decide(evidence);
-        timings.lap("matching");
 
         let parsed = |side: Side| -> Vec<ParsedRow> {
             rows.iter()

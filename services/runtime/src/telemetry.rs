@@ -3,9 +3,17 @@
 //! Spans are OpenTelemetry spans (via `tracing-opentelemetry`), so they carry real trace and span
 //! ids that travel in NATS headers; every log line inside a job's span carries its `trace_id`.
 //! `LOG_FORMAT=json` gives one JSON object per line for log shippers.
+//!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported over OTLP/HTTP (protobuf) to
+//! `<endpoint>/v1/traces`, in batches from a background thread, flushed when [`Telemetry`] is
+//! dropped at the end of `main`. Unset, nothing is exported and nothing waits for a collector.
+//! The other standard `OTEL_EXPORTER_OTLP_*` variables (headers, timeout, compression) are read
+//! by the exporter itself.
 
 use clap::{Args, ValueEnum};
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
 
@@ -20,6 +28,14 @@ pub struct TelemetryConfig {
     /// `text` for people, `json` for log shippers. Verbosity comes from RUST_LOG.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); unset = no export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+
+    /// `service.name` of the exported spans; defaults to the binary's name.
+    #[arg(long, env = "OTEL_SERVICE_NAME")]
+    pub otel_service_name: Option<String>,
 }
 
 /// Keeps the tracer provider alive; dropping it flushes and shuts tracing down.
@@ -40,7 +56,16 @@ const DEFAULT_FILTER: &str = "info,async_nats=warn";
 
 /// Install the global subscriber. Call once, first thing in `main`.
 pub fn init(config: &TelemetryConfig, service_name: &'static str) -> Telemetry {
-    let provider = SdkTracerProvider::builder().build();
+    let name = config.otel_service_name.clone().unwrap_or_else(|| service_name.to_owned());
+    let mut builder = SdkTracerProvider::builder().with_resource(Resource::builder().with_service_name(name).build());
+    // A collector that is down or misconfigured must not stop a worker: the exporter's errors
+    // are logged by the SDK and the spans dropped.
+    match config.otel_exporter_otlp_endpoint.as_deref().map(exporter) {
+        Some(Ok(exporter)) => builder = builder.with_batch_exporter(exporter),
+        Some(Err(error)) => eprintln!("OTLP export disabled: {error}"),
+        None => {}
+    }
+    let provider = builder.build();
     let tracer = provider.tracer(service_name);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let otel = tracing_opentelemetry::layer().with_tracer(tracer);
@@ -51,4 +76,10 @@ pub fn init(config: &TelemetryConfig, service_name: &'static str) -> Telemetry {
         LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr)).init(),
     }
     Telemetry { provider }
+}
+
+fn exporter(endpoint: &str) -> Result<opentelemetry_otlp::SpanExporter, opentelemetry_otlp::ExporterBuildError> {
+    // The base URL's traces path, as the OTLP specification defines for this variable.
+    let traces = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
+    opentelemetry_otlp::SpanExporter::builder().with_http().with_endpoint(traces).build()
 }

@@ -24,6 +24,11 @@ pub async fn close_due_sessions(connection: &mut PgConnection) -> Result<u64, sq
 
 /// Record the tick and close the due sessions in one transaction: either both happen or
 /// neither, so a tick is never half-processed and never processed twice.
+#[tracing::instrument(
+    name = "db close due sessions",
+    skip(pool),
+    fields(db.system = "postgresql", sessions.transitioned = tracing::field::Empty)
+)]
 pub async fn process_tick(pool: &PgPool, scheduled_at: DateTime<Utc>) -> Result<TickOutcome, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // A concurrent duplicate waits here on the primary key until the first commits.
@@ -39,6 +44,7 @@ pub async fn process_tick(pool: &PgPool, scheduled_at: DateTime<Utc>) -> Result<
         return Ok(TickOutcome::AlreadyProcessed);
     }
     let transitioned = close_due_sessions(&mut tx).await?;
+    tracing::Span::current().record("sessions.transitioned", transitioned);
     sqlx::query("UPDATE auto_done_tick SET sessions_transitioned = $2 WHERE scheduled_at = $1")
         .bind(scheduled_at)
         .bind(i32::try_from(transitioned).unwrap_or(i32::MAX))

@@ -100,6 +100,6 @@ async fn tick_now(cli: &Cli) -> anyhow::Result<()> {
     let published = tick::publish(&Publisher::new(js), second).await?;
     nats.flush().await?;
     let duplicate = if published.duplicate { " (duplicate)" } else { "" };
-    println!("auto-done tick for {second} stored as #{}{duplicate}", published.sequence);
+    println!("auto-done tick for {second} stored as #{}{duplicate}, trace {}", published.sequence, published.trace_id);
     Ok(())
 }

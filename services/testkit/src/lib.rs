@@ -5,16 +5,21 @@
 //! - [`TestDatabase`]: a fresh database per test on the Postgres cluster of `make test`
 //!   (`DATABASE_URL`), so tests run in parallel on isolated data.
 //! - [`TestBucket`]: a fresh bucket per test on the S3 API server of `make test` (`S3_ENDPOINT`).
+//! - [`PostgresServer`]: a private Postgres cluster, for tests that stop the database.
+//! - [`OtlpCollector`]: a real OpenTelemetry collector that records the spans it receives.
+//! - [`endscreen`]: a match seeded from a labelled capture's job input.
 //!
 //! `make test` (scripts/test.sh) installs and starts Postgres and the S3 API server and exports
 //! their addresses; nats-server is found through `NATS_SERVER_BIN` or `PATH`.
 
+mod collector;
 mod database;
 pub mod endscreen;
 mod nats;
 mod postgres;
 mod s3;
 
+pub use collector::OtlpCollector;
 pub use database::TestDatabase;
 pub use nats::NatsServer;
 pub use postgres::PostgresServer;

@@ -137,8 +137,11 @@ pub fn spawn_worker<T: Task + Clone>(task: &T, js: &jetstream::Context, settings
 pub fn init_telemetry() {
     static TELEMETRY: std::sync::OnceLock<worker_runtime::telemetry::Telemetry> = std::sync::OnceLock::new();
     TELEMETRY.get_or_init(|| {
-        let config =
-            worker_runtime::telemetry::TelemetryConfig { log_format: worker_runtime::telemetry::LogFormat::Text };
+        let config = worker_runtime::telemetry::TelemetryConfig {
+            log_format: worker_runtime::telemetry::LogFormat::Text,
+            otel_exporter_otlp_endpoint: None,
+            otel_service_name: None,
+        };
         worker_runtime::telemetry::init(&config, "runtime-tests")
     });
 }
