@@ -46,4 +46,10 @@ command -v cargo-nextest >/dev/null || cargo nextest --version >/dev/null 2>&1 |
     log "cargo: installing cargo-nextest"
     cargo install --locked cargo-nextest
 }
+# The Node.js publisher example and its test (the API's way in), pinned by its package-lock.json.
+example="$REPO_ROOT/examples/node-publish"
+[ -d "$example/node_modules/nats" ] || {
+    log "npm: installing the publisher example's packages"
+    npm ci --prefix "$example" --no-audit --no-fund --silent
+}
 log "dependencies present"

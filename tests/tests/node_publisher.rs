@@ -1,0 +1,90 @@
+//! The API's way in: `examples/node-publish` publishes an `extract` job with the official
+//! Node.js NATS client (Node 20, npm `nats`), and the worker reads the screenshot in the trace
+//! the publisher started.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use testkit::{NatsServer, TestBucket, TestDatabase, wait_ready, wait_until};
+use tokio::process::Command;
+use worker_runtime::database::MIGRATOR;
+
+fn repo(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+#[tokio::test]
+async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
+    let nats = NatsServer::start().await;
+    let db = TestDatabase::create().await;
+    MIGRATOR.run(&db.pool).await.unwrap();
+    let bucket = TestBucket::create().await;
+    let key = "attachments/m1/scoreboard.jpg";
+    bucket.put(key, std::fs::read(repo("ocr/tests/fixtures/es1-0002.jpg")).unwrap()).await;
+    let input = testkit::endscreen::fixture_input(&repo("ocr/tests/fixtures/es1-0002.json"));
+    let seeded = testkit::endscreen::seed(&db.pool, &input, key).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("worker.log");
+    let port = testkit::free_port();
+    let mut worker = Command::new(testkit::binary("extract-worker"))
+        .env("NATS_URL", nats.url())
+        .env("DATABASE_URL", &db.url)
+        .env("S3_ENDPOINT", &bucket.endpoint)
+        .env("S3_BUCKET", &bucket.name)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
+        .env("OMP_THREAD_LIMIT", "1")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn extract-worker");
+    wait_ready(port, "extract-worker").await;
+
+    let publish = |attachment: String| {
+        let (nats_url, match_id) = (nats.url(), seeded.match_id.to_string());
+        async move {
+            Command::new("node")
+                .arg(repo("examples/node-publish/publish-extract.mjs"))
+                .args([attachment, match_id])
+                .env("NATS_URL", nats_url)
+                .output()
+                .await
+                .expect("run node (scripts/install-deps.sh installs the example's packages)")
+        }
+    };
+    let output = publish(seeded.attachment_id.to_string()).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    let trace_id = printed.split("trace ").nth(1).expect("the example prints its trace id").trim().to_owned();
+    assert_eq!(trace_id.len(), 32);
+
+    wait_until("the worker to store DONE", Duration::from_secs(60), || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM extraction_result WHERE attachment_id = $1")
+            .bind(seeded.attachment_id)
+            .fetch_optional(&db.pool)
+            .await
+            .unwrap()
+            .is_some_and(|status| status == "DONE")
+    })
+    .await;
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let completed = logged.lines().find(|l| l.contains("lol_endscreen_extract: completed")).expect("completed line");
+    assert!(completed.contains(&trace_id), "the job ran in the publisher's trace: {completed}");
+
+    // The example holds to the contract: a payload the schema refuses never leaves.
+    let refused = publish("not-a-uuid".to_owned()).await;
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("attachmentId"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    testkit::signal(&worker, "TERM");
+    assert!(worker.wait().await.unwrap().success());
+}
