@@ -1,0 +1,98 @@
+//! The bad-input corpus (`tests/corpus/`, written by `make_corpus.py`, outcomes in
+//! `expected.json`): every hostile or broken payload is refused with an error naming its field,
+//! every non-scoreboard upload gets its error code, and a running extract worker fed the whole
+//! payload corpus dead-letters each message and stays up.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use proto::{AutoDoneTick, CleanupJob, ExtractJob, OcrErrorCode, OcrJobOutput};
+use serde_json::Value;
+use testkit::{NatsServer, TestDatabase, wait_ready, wait_until};
+use tokio::process::Command;
+use worker_runtime::dead_letter::DeadLetters;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
+}
+
+fn expected() -> BTreeMap<String, Value> {
+    serde_json::from_str(&std::fs::read_to_string(corpus().join("expected.json")).unwrap()).unwrap()
+}
+
+fn field_of_refusal(subject: &str, payload: &[u8]) -> String {
+    let refused = match subject {
+        "extract" => proto::decode::<ExtractJob>(payload).err(),
+        "cleanup" => proto::decode::<CleanupJob>(payload).err(),
+        "auto_done" => proto::decode::<AutoDoneTick>(payload).err(),
+        other => panic!("no contract for subject {other}"),
+    };
+    refused.map(|error| error.field().to_owned()).unwrap_or_else(|| "<accepted>".to_owned())
+}
+
+#[test]
+fn every_bad_payload_is_refused_naming_its_field() {
+    let mut checked = 0;
+    for (file, outcome) in expected().iter().filter(|(file, _)| file.starts_with("payloads/")) {
+        let subject = file.split('/').nth(1).unwrap();
+        let payload = std::fs::read(corpus().join(file)).unwrap();
+        assert_eq!(field_of_refusal(subject, &payload), outcome["field"].as_str().unwrap(), "{file}");
+        checked += 1;
+    }
+    assert!(checked >= 15, "the corpus lost payloads: {checked}");
+}
+
+#[test]
+fn every_bad_upload_gets_its_error_code() {
+    let input = testkit::endscreen::fixture_input(&corpus().join("../../ocr/tests/fixtures/es1-0002.json"));
+    let reader = ocr::engine::TesseractReader::new(ocr::LANGUAGES).expect("tesseract");
+    let mut pipeline = ocr::pipeline::Pipeline::new(reader);
+    let mut checked = 0;
+    for (file, outcome) in expected().iter().filter(|(file, _)| file.starts_with("images/")) {
+        let bytes = std::fs::read(corpus().join(file)).unwrap();
+        let code = match pipeline.run(&input, &bytes) {
+            OcrJobOutput::Failed(failure) => failure.error.code,
+            OcrJobOutput::Done(_) => panic!("{file} was read as a scoreboard"),
+        };
+        let wanted: OcrErrorCode = serde_json::from_value(outcome["code"].clone()).unwrap();
+        assert_eq!(code, wanted, "{file}");
+        checked += 1;
+    }
+    assert!(checked >= 7, "the corpus lost images: {checked}");
+}
+
+#[tokio::test]
+async fn a_worker_fed_the_payload_corpus_dead_letters_each_and_stays_up() {
+    let nats = NatsServer::start().await;
+    let db = TestDatabase::create().await;
+    let port = testkit::free_port();
+    let mut worker = Command::new(testkit::binary("extract-worker"))
+        .env("NATS_URL", nats.url())
+        .env("DATABASE_URL", &db.url)
+        .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn extract-worker");
+    wait_ready(port, "extract-worker").await;
+
+    let js = async_nats::jetstream::new(nats.client().await);
+    let payloads: Vec<String> = expected().into_keys().filter(|f| f.starts_with("payloads/")).collect();
+    for file in &payloads {
+        // Every subject's bad payloads go to `extract`: the worker must refuse them all.
+        let body = std::fs::read(corpus().join(file)).unwrap();
+        js.publish("extract", body.into()).await.expect("publish").await.expect("stored");
+    }
+    let letters = DeadLetters::new(js);
+    wait_until("every payload dead-lettered", Duration::from_secs(60), || async {
+        letters.list("extract").await.map(|l| l.len()).unwrap_or(0) == payloads.len()
+    })
+    .await;
+    assert!(letters.list("extract").await.unwrap().iter().all(|l| l.reason == "undecodable" && l.attempts == 1));
+    assert_eq!(testkit::http_get(port, "/healthz").await.map(|(status, _)| status), Some(200), "still up");
+    testkit::signal(&worker, "TERM");
+    assert!(worker.wait().await.unwrap().success());
+}
