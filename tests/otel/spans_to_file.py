@@ -9,6 +9,8 @@ import os
 def plain(value):
     """An OTLP AnyValue as a JSON value."""
     inner = getattr(value, "value", value)
+    # Typed values arrive as one of the SDK's enum variants (`StringValue(...)`, `IntValue(...)`).
+    inner = getattr(inner, "_0", inner)
     if inner is None or isinstance(inner, (str, int, float, bool)):
         return inner
     return str(inner)

@@ -234,4 +234,16 @@ async fn a_cleanup_and_an_auto_done_tick_are_traced_to_their_s3_and_database_wor
     trace.assert_child("db close due sessions", "auto_done process");
     let transitioned = &trace.one("db close due sessions")["attributes"]["sessions.transitioned"];
     assert_eq!(transitioned.to_string().trim_matches('"'), "1", "the row count is on the span");
+
+    // The workers' metrics went out over OTLP too, flushed at shutdown.
+    let metrics = collector.metrics();
+    let processed: Vec<&Value> =
+        metrics.iter().filter(|m| m["name"] == "worker.jobs.processed" && m["service"] == "cleanup-worker").collect();
+    let last = processed.last().unwrap_or_else(|| panic!("no worker.jobs.processed from cleanup-worker: {metrics:#?}"));
+    let point = &last["points"][0];
+    assert_eq!(
+        (&point["attributes"]["task"], &point["value"]),
+        (&Value::from("cleanup"), &Value::from(1)),
+        "{last:#?}"
+    );
 }

@@ -1,8 +1,10 @@
-//! Prometheus metrics of the worker, served on `/metrics` by [`crate::health`].
+//! Prometheus metrics of the worker, served on `/metrics` by [`crate::health`], and the same
+//! numbers over OTLP when an exporter is configured ([`Metrics::observe_for_opentelemetry`]).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TaskLabel {
@@ -59,5 +61,51 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+}
+
+/// Keeps the OpenTelemetry instruments of [`Metrics::observe_for_opentelemetry`] registered.
+pub struct OpenTelemetryInstruments {
+    _counters: Vec<opentelemetry::metrics::ObservableCounter<u64>>,
+    _pending: opentelemetry::metrics::ObservableGauge<i64>,
+}
+
+impl Metrics {
+    /// Register the counters and the pending gauge of `task` as observable instruments on the
+    /// global meter. They are read from the Prometheus families at each export, so `/metrics`
+    /// and OTLP never disagree. Without an exporting meter provider (`OTEL_EXPORTER_OTLP_ENDPOINT`
+    /// unset) the global meter is a no-op. Durations stay on `/metrics` (the histogram has no
+    /// observable counterpart).
+    pub fn observe_for_opentelemetry(self: &Arc<Self>, task: &str) -> OpenTelemetryInstruments {
+        let meter = opentelemetry::global::meter("worker-runtime");
+        let label = Metrics::label(task);
+        let attributes = [opentelemetry::KeyValue::new("task", task.to_owned())];
+        type Pick = fn(&Metrics) -> &Family<TaskLabel, Counter>;
+        let counters: [(&'static str, &'static str, Pick); 4] = [
+            ("worker.jobs.processed", "Jobs completed and acknowledged", |m| &m.processed),
+            ("worker.jobs.failed", "Failed attempts (retried or not)", |m| &m.failed),
+            ("worker.jobs.retried", "Attempts scheduled for a retry", |m| &m.retried),
+            ("worker.jobs.dead_lettered", "Jobs given up on and dead-lettered", |m| &m.dead_lettered),
+        ];
+        let counters = counters
+            .into_iter()
+            .map(|(name, description, pick)| {
+                let (metrics, label, attributes) = (Arc::clone(self), label.clone(), attributes.clone());
+                meter
+                    .u64_observable_counter(name)
+                    .with_description(description)
+                    .with_callback(move |observer| {
+                        observer.observe(pick(&metrics).get_or_create(&label).get(), &attributes)
+                    })
+                    .build()
+            })
+            .collect();
+        let (metrics, attributes) = (Arc::clone(self), attributes.clone());
+        let pending = meter
+            .i64_observable_gauge("worker.consumer.pending_jobs")
+            .with_description("Jobs waiting in the durable consumer")
+            .with_callback(move |observer| observer.observe(metrics.pending.get_or_create(&label).get(), &attributes))
+            .build();
+        OpenTelemetryInstruments { _counters: counters, _pending: pending }
     }
 }

@@ -53,6 +53,7 @@ impl WorkerService {
     pub async fn run<T: Task>(self, task: T, config: &WorkerConfig) -> anyhow::Result<()> {
         let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
         let metrics = Arc::new(Metrics::default());
+        let _otlp_metrics = metrics.observe_for_opentelemetry(<T::Job as proto::Job>::SUBJECT);
         if let Some(addr) = config.health_addr(self.default_health_port).context("HEALTH_ADDR")? {
             let (nats, database, metrics, shutdown) =
                 (self.nats.clone(), self.database.clone(), metrics.clone(), shutdown.clone());

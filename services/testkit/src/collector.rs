@@ -1,6 +1,6 @@
 //! A real OpenTelemetry collector for trace tests: `rotel-agent` (PyPI `rotel`) on loopback,
-//! with a Python trace processor (`tests/otel/spans_to_file.py`) that writes every span it
-//! receives to a JSON-lines file the test reads back.
+//! with Python processors (`tests/otel/spans_to_file.py`, `metrics_to_file.py`) that write every
+//! span and metric it receives to JSON-lines files the test reads back.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,14 +9,15 @@ pub struct OtlpCollector {
     child: std::process::Child,
     http_port: u16,
     spans: PathBuf,
+    metrics: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl OtlpCollector {
     pub async fn start() -> OtlpCollector {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let spans = dir.path().join("spans.jsonl");
-        let processor = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/otel/spans_to_file.py");
+        let (spans, metrics) = (dir.path().join("spans.jsonl"), dir.path().join("metrics.jsonl"));
+        let processors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/otel");
         let (grpc_port, http_port) = (crate::free_port(), crate::free_port());
         let bin = std::env::var("ROTEL_AGENT_BIN").unwrap_or_else(|_| "rotel-agent".to_owned());
         let child = std::process::Command::new(&bin)
@@ -25,10 +26,15 @@ impl OtlpCollector {
             .args(["--otlp-http-endpoint", &format!("127.0.0.1:{http_port}")])
             .args(["--exporter", "blackhole"])
             .arg("--otlp-with-trace-processor")
-            .arg(&processor)
+            .arg(processors.join("spans_to_file.py"))
+            .arg("--otlp-with-metrics-processor")
+            .arg(processors.join("metrics_to_file.py"))
             .arg("--pid-file")
             .arg(dir.path().join("rotel.pid"))
             .env("SPANS_FILE", &spans)
+            .env("METRICS_FILE", &metrics)
+            // The metrics processor imports helpers from the spans processor.
+            .env("PYTHONPATH", &processors)
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("rotel.log")).expect("log file"))
             .spawn()
@@ -37,7 +43,7 @@ impl OtlpCollector {
             tokio::net::TcpStream::connect(("127.0.0.1", http_port)).await.is_ok()
         })
         .await;
-        OtlpCollector { child, http_port, spans, _dir: dir }
+        OtlpCollector { child, http_port, spans, metrics, _dir: dir }
     }
 
     /// The OTLP/HTTP base URL, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
@@ -47,12 +53,21 @@ impl OtlpCollector {
 
     /// Every span received so far.
     pub fn spans(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.spans)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("the processor writes JSON lines"))
-            .collect()
+        read_lines(&self.spans)
     }
+
+    /// Every metric received so far (one entry per metric per export).
+    pub fn metrics(&self) -> Vec<serde_json::Value> {
+        read_lines(&self.metrics)
+    }
+}
+
+fn read_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("the processors write JSON lines"))
+        .collect()
 }
 
 impl Drop for OtlpCollector {
