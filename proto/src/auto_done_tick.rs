@@ -15,6 +15,8 @@ contract!(AutoDoneTick, "auto_done_tick");
 
 impl crate::Job for AutoDoneTick {
     const SUBJECT: &'static str = "auto_done";
+    /// One timestamp.
+    const MAX_PAYLOAD_BYTES: usize = 1024;
 }
 
 impl AutoDoneTick {

@@ -22,6 +22,9 @@ contract!(CleanupJob, "cleanup_job");
 
 impl crate::Job for CleanupJob {
     const SUBJECT: &'static str = "cleanup";
+    /// nats-server's default `max_payload` (1 MiB): 5,000 keys of up to ~200 characters. Longer
+    /// keys in a full job need splitting into several jobs.
+    const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 }
 
 /// 1 to [`MAX_CLEANUP_KEYS`] distinct, non-empty keys. Whether they lie under an allowed prefix

@@ -20,6 +20,10 @@ pub trait Contract: Serialize + DeserializeOwned + fmt::Debug {
 pub trait Job: Contract {
     /// The subject (and stream) the job travels on.
     const SUBJECT: &'static str;
+    /// Largest payload accepted, in bytes, checked before any parsing: the job stream refuses
+    /// bigger publishes and a worker dead-letters a bigger delivery unread. Generous for any
+    /// valid message of the contract.
+    const MAX_PAYLOAD_BYTES: usize;
 }
 
 /// Why a payload is not a valid message. Always names the field (a JSON pointer such as

@@ -15,4 +15,6 @@ contract!(ExtractJob, "extract_job");
 
 impl crate::Job for ExtractJob {
     const SUBJECT: &'static str = "extract";
+    /// Two UUIDs are under 100 bytes.
+    const MAX_PAYLOAD_BYTES: usize = 1024;
 }

@@ -1,7 +1,8 @@
 //! The bad-input corpus (`tests/corpus/`, written by `make_corpus.py`, outcomes in
 //! `expected.json`): every hostile or broken payload is refused with an error naming its field,
-//! every non-scoreboard upload gets its error code, and a running extract worker fed the whole
-//! payload corpus dead-letters each message and stays up.
+//! every non-scoreboard upload gets its error code, a payload over the subject's size limit is
+//! refused by the stream itself, and a running extract worker fed the rest of the corpus
+//! dead-letters each message and stays up.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,19 +81,41 @@ async fn a_worker_fed_the_payload_corpus_dead_letters_each_and_stays_up() {
     wait_ready(port, "extract-worker").await;
 
     let js = async_nats::jetstream::new(nats.client().await);
-    let payloads: Vec<String> = expected().into_keys().filter(|f| f.starts_with("payloads/")).collect();
-    for file in &payloads {
-        // Every subject's bad payloads go to `extract`: the worker must refuse them all.
-        let body = std::fs::read(corpus().join(file)).unwrap();
-        js.publish("extract", body.into()).await.expect("publish").await.expect("stored");
+    let mut stored = 0;
+    for file in expected().into_keys().filter(|f| f.starts_with("payloads/")) {
+        // Every subject's bad payloads go to `extract`: the worker must refuse them all, and the
+        // stream refuses outright what is over the subject's size limit.
+        let body = std::fs::read(corpus().join(&file)).unwrap();
+        let oversized = body.len() > <ExtractJob as proto::Job>::MAX_PAYLOAD_BYTES;
+        let ack = js.publish("extract", body.into()).await.expect("publish").await;
+        assert_eq!(ack.is_err(), oversized, "{file}: stored {}", ack.is_ok());
+        stored += usize::from(!oversized);
     }
+    assert!(stored >= 10, "most of the corpus reaches the worker: {stored}");
     let letters = DeadLetters::new(js);
-    wait_until("every payload dead-lettered", Duration::from_secs(60), || async {
-        letters.list("extract").await.map(|l| l.len()).unwrap_or(0) == payloads.len()
+    wait_until("every stored payload dead-lettered", Duration::from_secs(60), || async {
+        letters.list("extract").await.map(|l| l.len()).unwrap_or(0) == stored
     })
     .await;
     assert!(letters.list("extract").await.unwrap().iter().all(|l| l.reason == "undecodable" && l.attempts == 1));
     assert_eq!(testkit::http_get(port, "/healthz").await.map(|(status, _)| status), Some(200), "still up");
     testkit::signal(&worker, "TERM");
     assert!(worker.wait().await.unwrap().success());
+}
+
+#[tokio::test]
+async fn an_oversized_payload_is_refused_by_the_stream_before_any_worker_reads_it() {
+    let nats = NatsServer::start().await;
+    let js = async_nats::jetstream::new(nats.client().await);
+    worker_runtime::provision::ensure_all_streams(&js, 1).await.expect("provision");
+    let padded = format!(
+        r#"{{"attachmentId": "{}", "matchId": "{}", "pad": "{}"}}"#,
+        uuid::Uuid::nil(),
+        uuid::Uuid::nil(),
+        "x".repeat(2048)
+    );
+    let refused = js.publish("extract", padded.into()).await.expect("sent").await;
+    assert!(refused.is_err(), "the stream stored a {} byte extract job", 2048);
+    let fits = proto::encode(&ExtractJob { attachment_id: uuid::Uuid::nil(), match_id: uuid::Uuid::nil() });
+    js.publish("extract", fits.into()).await.expect("sent").await.expect("a real job fits the limit");
 }

@@ -1,5 +1,6 @@
-//! `/healthz` (the process is up), `/readyz` (NATS connected and, where the service uses one,
-//! the database answers within 2 s) and `/metrics` (Prometheus text).
+//! `/healthz` (the process is up), `/readyz` (consuming: streams and consumer provisioned, NATS
+//! connected and, where the service uses one, the database answers within 2 s) and `/metrics`
+//! (Prometheus text).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,6 +37,9 @@ pub async fn serve(
 }
 
 async fn ready(State(probe): State<Probe>) -> (StatusCode, String) {
+    if !probe.metrics.consuming.load(std::sync::atomic::Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "worker: not consuming (provisioning, or stopped)\n".to_owned());
+    }
     if probe.nats.connection_state() != async_nats::connection::State::Connected {
         return (StatusCode::SERVICE_UNAVAILABLE, "nats: not connected\n".to_owned());
     }

@@ -27,6 +27,9 @@ pub struct Metrics {
     pub duration: Family<TaskLabel, Histogram>,
     /// Jobs waiting in the consumer, as last reported by the server.
     pub pending: Family<TaskLabel, Gauge>,
+    /// The worker loop has provisioned its stream and consumer and is pulling; `/readyz` says
+    /// ready only then, so whoever waits for readiness can publish at once.
+    pub consuming: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Metrics {
@@ -46,7 +49,16 @@ impl Default for Metrics {
         registry.register("jobs_dead_lettered", "Jobs given up on and dead-lettered", dead_lettered.clone());
         registry.register("job_duration_seconds", "Handler run time per attempt", duration.clone());
         registry.register("consumer_pending_jobs", "Jobs waiting in the durable consumer", pending.clone());
-        Metrics { registry, processed, failed, retried, dead_lettered, duration, pending }
+        Metrics {
+            registry,
+            processed,
+            failed,
+            retried,
+            dead_lettered,
+            duration,
+            pending,
+            consuming: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 }
 

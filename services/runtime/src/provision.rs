@@ -60,10 +60,11 @@ pub fn job_stream_name(subject: &str) -> String {
     format!("JOBS_{}", subject.to_ascii_uppercase())
 }
 
-pub fn job_stream_config(subject: &str, replicas: usize) -> stream::Config {
+pub fn job_stream_config<J: proto::Job>(replicas: usize) -> stream::Config {
     stream::Config {
-        name: job_stream_name(subject),
-        subjects: vec![subject.to_owned()],
+        name: job_stream_name(J::SUBJECT),
+        subjects: vec![J::SUBJECT.to_owned()],
+        max_message_size: i32::try_from(J::MAX_PAYLOAD_BYTES).unwrap_or(i32::MAX),
         retention: RetentionPolicy::WorkQueue,
         storage: StorageType::File,
         num_replicas: replicas,
@@ -143,13 +144,9 @@ pub async fn ensure_consumer(
 
 /// Every stream the system uses: one per job subject, and the dead letters.
 pub async fn ensure_all_streams(js: &jetstream::Context, replicas: usize) -> Result<(), ProvisionError> {
-    for subject in [
-        <proto::ExtractJob as proto::Job>::SUBJECT,
-        <proto::CleanupJob as proto::Job>::SUBJECT,
-        <proto::AutoDoneTick as proto::Job>::SUBJECT,
-    ] {
-        ensure_stream(js, job_stream_config(subject, replicas)).await?;
-    }
+    ensure_stream(js, job_stream_config::<proto::ExtractJob>(replicas)).await?;
+    ensure_stream(js, job_stream_config::<proto::CleanupJob>(replicas)).await?;
+    ensure_stream(js, job_stream_config::<proto::AutoDoneTick>(replicas)).await?;
     ensure_stream(js, dead_letter_stream_config(replicas)).await?;
     Ok(())
 }
@@ -195,6 +192,9 @@ fn mutable_drift(actual: &stream::Config, wanted: &stream::Config) -> Vec<&'stat
     if actual.allow_direct != wanted.allow_direct {
         changed.push("allow_direct");
     }
+    if actual.max_message_size != wanted.max_message_size {
+        changed.push("max_message_size");
+    }
     changed
 }
 
@@ -204,18 +204,19 @@ mod tests {
 
     #[test]
     fn job_streams_are_durable_work_queues_with_a_dedupe_window() {
-        let config = job_stream_config("extract", 3);
+        let config = job_stream_config::<proto::ExtractJob>(3);
         assert_eq!(config.name, "JOBS_EXTRACT");
         assert_eq!(config.subjects, ["extract"]);
         assert_eq!(config.retention, RetentionPolicy::WorkQueue);
         assert_eq!(config.storage, StorageType::File);
         assert_eq!(config.num_replicas, 3);
         assert!(config.duplicate_window >= Duration::from_secs(120));
+        assert_eq!(config.max_message_size, 1024, "payload limit enforced by the server");
     }
 
     #[test]
     fn storage_drift_is_refused_and_named() {
-        let wanted = job_stream_config("cleanup", 1);
+        let wanted = job_stream_config::<proto::CleanupJob>(1);
         let actual = stream::Config { storage: StorageType::Memory, ..wanted.clone() };
         let error = check_immutable(&actual, &wanted).expect_err("storage cannot change in place");
         let text = error.to_string();
@@ -224,7 +225,7 @@ mod tests {
 
     #[test]
     fn replica_and_window_drift_are_reconcilable() {
-        let wanted = job_stream_config("auto_done", 3);
+        let wanted = job_stream_config::<proto::AutoDoneTick>(3);
         let actual = stream::Config { num_replicas: 1, duplicate_window: Duration::from_secs(10), ..wanted.clone() };
         assert!(check_immutable(&actual, &wanted).is_ok());
         assert_eq!(mutable_drift(&actual, &wanted), ["num_replicas", "duplicate_window"]);

@@ -96,7 +96,7 @@ pub async fn run<T: Task>(
     shutdown: Shutdown,
 ) -> Result<(), ProvisionError> {
     let subject = <T::Job as proto::Job>::SUBJECT;
-    let stream = provision::ensure_stream(&js, provision::job_stream_config(subject, replicas)).await?;
+    let stream = provision::ensure_stream(&js, provision::job_stream_config::<T::Job>(replicas)).await?;
     provision::ensure_stream(&js, provision::dead_letter_stream_config(replicas)).await?;
     let consumer =
         provision::ensure_consumer(&stream, provision::consumer_config(T::CONSUMER, settings.ack_wait)).await?;
@@ -110,6 +110,7 @@ pub async fn run<T: Task>(
     });
     let slots = Arc::new(Semaphore::new(settings.concurrency));
     let mut in_flight = JoinSet::new();
+    shared.metrics.consuming.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(subject, consumer = T::CONSUMER, concurrency = settings.concurrency, "worker started");
 
     'pulling: while !shutdown.is_shutdown() {
@@ -157,6 +158,8 @@ pub async fn run<T: Task>(
         }
         while in_flight.try_join_next().is_some() {}
     }
+    // Draining: a load balancer or orchestrator should stop counting on this replica.
+    shared.metrics.consuming.store(false, std::sync::atomic::Ordering::Relaxed);
 
     let running = in_flight.len();
     if running > 0 {
@@ -230,6 +233,13 @@ async fn settle<T: Task>(
     attempt: Attempt,
     slot: OwnedSemaphorePermit,
 ) -> Outcome {
+    let limit = <T::Job as proto::Job>::MAX_PAYLOAD_BYTES;
+    if message.payload.len() > limit {
+        // Not even parsed: a stream made before the limit existed could still hold such a job.
+        let error = format!("payload is {} bytes; the limit for this subject is {limit}", message.payload.len());
+        tracing::error!(error, "payload refused unread");
+        return give_up(shared, message, stream_sequence, None, Reason::Undecodable, attempt, &error).await;
+    }
     let job = match proto::decode::<T::Job>(&message.payload) {
         Ok(job) => job,
         Err(error) => {
