@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use proto::{AutoDoneTick, CleanupJob, ExtractJob, OcrErrorCode, OcrJobOutput};
 use serde_json::Value;
-use testkit::{NatsServer, TestDatabase, wait_ready, wait_until};
+use testkit::{NatsServer, TestDatabase, wait_until};
 use tokio::process::Command;
 use worker_runtime::dead_letter::DeadLetters;
 
@@ -68,17 +68,9 @@ fn every_bad_upload_gets_its_error_code() {
 async fn a_worker_fed_the_payload_corpus_dead_letters_each_and_stays_up() {
     let nats = NatsServer::start().await;
     let db = TestDatabase::create().await;
-    let port = testkit::free_port();
-    let mut worker = Command::new(testkit::binary("extract-worker"))
-        .env("NATS_URL", nats.url())
-        .env("DATABASE_URL", &db.url)
-        .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn extract-worker");
-    wait_ready(port, "extract-worker").await;
+    let mut command = Command::new(testkit::binary("extract-worker"));
+    command.env("NATS_URL", nats.url()).env("DATABASE_URL", &db.url).stdout(Stdio::null()).stderr(Stdio::null());
+    let (mut worker, port) = testkit::start_ready(command, "extract-worker").await;
 
     let js = async_nats::jetstream::new(nats.client().await);
     let mut stored = 0;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use testkit::{NatsServer, TestBucket, TestDatabase, wait_ready, wait_until};
+use testkit::{NatsServer, TestBucket, TestDatabase};
 use tokio::process::Command;
 use worker_runtime::database::MIGRATOR;
 
@@ -27,23 +27,19 @@ async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
 
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("worker.log");
-    let port = testkit::free_port();
-    let mut worker = Command::new(testkit::binary("extract-worker"))
+    let mut command = Command::new(testkit::binary("extract-worker"));
+    command
         .env("NATS_URL", nats.url())
         .env("DATABASE_URL", &db.url)
         .env("S3_ENDPOINT", &bucket.endpoint)
         .env("S3_BUCKET", &bucket.name)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
         .env("OMP_THREAD_LIMIT", "1")
         .env("LOG_FORMAT", "json")
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn extract-worker");
-    wait_ready(port, "extract-worker").await;
+        .stderr(std::fs::File::create(&log).unwrap());
+    let (mut worker, _) = testkit::start_ready(command, "extract-worker").await;
 
     let publish = |attachment: String| {
         let (nats_url, match_id) = (nats.url(), seeded.match_id.to_string());
@@ -59,19 +55,9 @@ async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
     };
     let output = publish(seeded.attachment_id.to_string()).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
-    let trace_id = printed.split("trace ").nth(1).expect("the example prints its trace id").trim().to_owned();
-    assert_eq!(trace_id.len(), 32);
+    let trace_id = testkit::printed_trace_id(&output.stdout);
 
-    wait_until("the worker to store DONE", Duration::from_secs(60), || async {
-        sqlx::query_scalar::<_, String>("SELECT status FROM extraction_result WHERE attachment_id = $1")
-            .bind(seeded.attachment_id)
-            .fetch_optional(&db.pool)
-            .await
-            .unwrap()
-            .is_some_and(|status| status == "DONE")
-    })
-    .await;
+    testkit::endscreen::wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
     let logged = std::fs::read_to_string(&log).unwrap();
     let completed = logged.lines().find(|l| l.contains("lol_endscreen_extract: completed")).expect("completed line");
     assert!(completed.contains(&trace_id), "the job ran in the publisher's trace: {completed}");

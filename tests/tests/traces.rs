@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use testkit::{NatsServer, OtlpCollector, TestBucket, TestDatabase, wait_ready, wait_until};
+use testkit::{NatsServer, OtlpCollector, TestBucket, TestDatabase, wait_until};
 use tokio::process::Command;
 use worker_runtime::database::MIGRATOR;
 
@@ -34,37 +34,29 @@ async fn a_retried_extract_job_is_one_trace_from_publish_to_the_database() {
     let input = testkit::endscreen::fixture_input(&fixture("es1-0002.json"));
     let seeded = testkit::endscreen::seed(&db.pool, &input, key).await.unwrap();
 
-    let port = testkit::free_port();
-    let mut worker = Command::new(testkit::binary("extract-worker"))
+    let mut command = Command::new(testkit::binary("extract-worker"));
+    command
         .env("NATS_URL", nats.url())
         .env("DATABASE_URL", &db.url)
         .env("S3_ENDPOINT", &storage.endpoint)
         .env("S3_BUCKET", &late_bucket)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
         .env("RETRY_BASE_DELAY_MS", "1500")
         .env("OMP_THREAD_LIMIT", "1")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn extract-worker");
-    wait_ready(port, "extract-worker").await;
+        .stderr(Stdio::null());
+    let (mut worker, port) = testkit::start_ready(command, "extract-worker").await;
 
-    let published = Command::new(testkit::binary("jobctl"))
-        .env("NATS_URL", nats.url())
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())
-        .env("OTEL_SERVICE_NAME", "api-stand-in")
-        .args(["publish", "extract", "--attachment-id", &seeded.attachment_id.to_string()])
-        .args(["--match-id", &seeded.match_id.to_string()])
-        .output()
-        .await
-        .expect("run jobctl publish");
-    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
-    let printed = String::from_utf8_lossy(&published.stdout);
-    let trace_id = printed.split("trace ").nth(1).expect("jobctl prints the trace id").trim().to_owned();
+    let (attachment_id, match_id) = (seeded.attachment_id.to_string(), seeded.match_id.to_string());
+    let publisher_env = [
+        ("NATS_URL", nats.url()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+        ("OTEL_SERVICE_NAME", "api-stand-in".to_owned()),
+    ];
+    let args = ["publish", "extract", "--attachment-id", &attachment_id, "--match-id", &match_id];
+    let trace_id = publish_traced("jobctl", &args, &publisher_env).await;
 
     // Let the first attempt fail, then make the bucket and the object exist.
     wait_until("the first attempt to fail", Duration::from_secs(30), || async {
@@ -76,15 +68,7 @@ async fn a_retried_extract_job_is_one_trace_from_publish_to_the_database() {
     storage.client.create_bucket().bucket(&late_bucket).send().await.unwrap();
     let image = std::fs::read(fixture("es1-0002.jpg")).unwrap();
     storage.client.put_object().bucket(&late_bucket).key(key).body(image.into()).send().await.unwrap();
-    wait_until("the retry to store DONE", Duration::from_secs(60), || async {
-        sqlx::query_scalar::<_, String>("SELECT status FROM extraction_result WHERE attachment_id = $1")
-            .bind(seeded.attachment_id)
-            .fetch_optional(&db.pool)
-            .await
-            .unwrap()
-            .is_some_and(|status| status == "DONE")
-    })
-    .await;
+    testkit::endscreen::wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
     // SIGTERM: the worker flushes its spans before it exits.
     testkit::signal(&worker, "TERM");
     assert!(worker.wait().await.unwrap().success());
@@ -160,8 +144,7 @@ async fn publish_traced(binary: &str, args: &[&str], env: &[(&str, String)]) -> 
         .await
         .expect("run the publisher");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
-    printed.split("trace ").nth(1).unwrap_or_else(|| panic!("no trace id in {printed:?}")).trim().to_owned()
+    testkit::printed_trace_id(&output.stdout)
 }
 
 #[tokio::test]
@@ -191,17 +174,9 @@ async fn a_cleanup_and_an_auto_done_tick_are_traced_to_their_s3_and_database_wor
     ];
     let mut workers = Vec::new();
     for binary in ["cleanup-worker", "scheduler"] {
-        let port = testkit::free_port();
-        let child = Command::new(testkit::binary(binary))
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn a worker");
-        wait_ready(port, binary).await;
-        workers.push(child);
+        let mut command = Command::new(testkit::binary(binary));
+        command.envs(env.iter().map(|(k, v)| (*k, v.as_str()))).stdout(Stdio::null()).stderr(Stdio::null());
+        workers.push(testkit::start_ready(command, binary).await.0);
     }
 
     let cleanup = publish_traced("jobctl", &["publish", "cleanup", "attachments/old/1.png"], &env).await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use proto::{ExtractJob, Job};
 use sqlx::PgPool;
 use testkit::endscreen::{self, SeededMatch};
-use testkit::{NatsServer, PostgresServer, TestBucket, TestDatabase, http_get, wait_ready, wait_until};
+use testkit::{NatsServer, PostgresServer, TestBucket, TestDatabase, http_get, wait_until};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 use worker_runtime::dead_letter::DeadLetters;
@@ -48,8 +48,8 @@ impl Worker {
     ) -> Worker {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("worker.log");
-        let port = testkit::free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_extract-worker"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_extract-worker"));
+        command
             .env("NATS_URL", nats.url())
             .env("DATABASE_URL", database_url)
             .env("S3_ENDPOINT", s3_endpoint)
@@ -57,17 +57,13 @@ impl Worker {
             .env("S3_TIMEOUT_MS", "2000")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
             .env("RETRY_BASE_DELAY_MS", "100")
             .env("RETRY_MAX_DELAY_MS", "400")
             .env("OMP_THREAD_LIMIT", "1")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn extract-worker");
-        wait_ready(port, "extract-worker").await;
+            .stderr(std::fs::File::create(&log).unwrap());
+        let (child, port) = testkit::start_ready(command, "extract-worker").await;
         Worker { child, port, log, _dir: dir }
     }
 
@@ -111,7 +107,6 @@ async fn publish(nats: &NatsServer, seeded: SeededMatch, message_id: &str) {
 
 #[derive(Debug, sqlx::FromRow)]
 struct ResultRow {
-    status: String,
     attempts: i32,
     error: Option<String>,
     model: Option<String>,
@@ -119,7 +114,7 @@ struct ResultRow {
 }
 
 async fn result_row(pool: &PgPool, attachment_id: Uuid) -> Option<ResultRow> {
-    sqlx::query_as("SELECT status, attempts, error, model, result FROM extraction_result WHERE attachment_id = $1")
+    sqlx::query_as("SELECT attempts, error, model, result FROM extraction_result WHERE attachment_id = $1")
         .bind(attachment_id)
         .fetch_optional(pool)
         .await
@@ -127,10 +122,7 @@ async fn result_row(pool: &PgPool, attachment_id: Uuid) -> Option<ResultRow> {
 }
 
 async fn wait_for_status(pool: &PgPool, attachment_id: Uuid, status: &str, timeout: Duration) -> ResultRow {
-    wait_until(&format!("extraction_result {status}"), timeout, || async {
-        result_row(pool, attachment_id).await.is_some_and(|row| row.status == status)
-    })
-    .await;
+    endscreen::wait_for_status(pool, attachment_id, status, timeout).await;
     result_row(pool, attachment_id).await.expect("the row")
 }
 

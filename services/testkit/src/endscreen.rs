@@ -2,6 +2,8 @@
 //! IDs and aliases), a session, the match with teams A and B, and the screenshot's attachment.
 //! Only the job input is used — never the capture's expected answers.
 
+use std::time::Duration;
+
 use proto::OcrJobInput;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -18,6 +20,19 @@ pub fn fixture_input(path: &std::path::Path) -> OcrJobInput {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let document: serde_json::Value = serde_json::from_str(&text).expect("the fixture is JSON");
     serde_json::from_value(document["input"].clone()).expect("the fixture's input follows the contract")
+}
+
+/// Wait until the attachment's `extraction_result` has `status` (`DONE`, `FAILED`).
+pub async fn wait_for_status(pool: &PgPool, attachment_id: Uuid, status: &str, timeout: Duration) {
+    crate::wait_until(&format!("extraction_result {status}"), timeout, || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM extraction_result WHERE attachment_id = $1")
+            .bind(attachment_id)
+            .fetch_optional(pool)
+            .await
+            .expect("read extraction_result")
+            .is_some_and(|found| found == status)
+    })
+    .await;
 }
 
 /// Insert the input's friends (once per database) and a new session, match and attachment whose

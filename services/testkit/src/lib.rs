@@ -86,6 +86,29 @@ pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
+/// Spawn a service with its health endpoint on a free port (`HEALTH_ADDR`), killed when dropped,
+/// and wait until its `/readyz` answers. The caller sets the rest of the environment and where
+/// the output goes. Returns the child and the port.
+pub async fn start_ready(mut command: tokio::process::Command, what: &str) -> (tokio::process::Child, u16) {
+    let port = free_port();
+    let child = command
+        .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
+    wait_ready(port, what).await;
+    (child, port)
+}
+
+/// The trace id a publisher prints at the end of its line, `…, trace <32 hex digits>`
+/// (`jobctl publish`, `scheduler tick-now`, the Node.js example).
+pub fn printed_trace_id(stdout: &[u8]) -> String {
+    let printed = String::from_utf8_lossy(stdout);
+    let trace_id = printed.split("trace ").nth(1).unwrap_or_else(|| panic!("no trace id in {printed:?}")).trim();
+    assert_eq!(trace_id.len(), 32, "a W3C trace id: {trace_id:?}");
+    trace_id.to_owned()
+}
+
 /// Wait until the child's `/readyz` on `port` answers 200.
 pub async fn wait_ready(port: u16, what: &str) {
     wait_until(&format!("{what} to be ready"), Duration::from_secs(60), || async {
