@@ -3,8 +3,9 @@
 #  1. bring up the stack, build, migrate;
 #  2. seed friends, a session, a match with teams A and B and the scoreboard attachment (from a
 #     committed fixture's job input), and upload the screenshot to S3;
-#  3. start extract-worker, cleanup-worker and scheduler; publish `extract` through the
-#     runtime's publish helper (as the API would), wait for extraction_result and print it;
+#  3. start extract-worker, cleanup-worker and scheduler, each as its own NATS user and database
+#     role; publish `extract` as the API's user through the runtime's publish helper (as the API
+#     would), wait for extraction_result and print it;
 #  4. publish a `cleanup` for a scratch object and watch it go; seed a CONFIRMED and a SCHEDULED
 #     session played 4 days ago, tick auto-done, and watch only the CONFIRMED one become DONE;
 #  5. stop the services with SIGTERM (they drain and exit 0) and the stack.
@@ -38,19 +39,30 @@ curl -fsS -T "$fixture.jpg" "$S3_ENDPOINT/$S3_BUCKET/$screenshot_key" >/dev/null
 read -r attachment_id match_id < <("$bin/seed-endscreen" --fixture "$fixture.json" --s3-key "$screenshot_key")
 log "seeded match $match_id (teams A and B, 25 friends in the dictionary); screenshot at s3://$S3_BUCKET/$screenshot_key"
 
+# Each service runs as its own NATS user and its own database role (deploy/nats/nats-server.conf,
+# migrations/*_service_roles.sql); only `jobctl migrate` uses the migration role.
+as_service() { # NATS user, its password, database role, command...
+    local user="$1" password="$2" role="$3"; shift 3
+    NATS_USER="$user" NATS_PASSWORD="$password" DATABASE_URL="${DATABASE_URL/postgres@/$role@}" DATABASE_MIGRATE=false "$@"
+}
+as_api() { NATS_USER=api NATS_PASSWORD="$NATS_API_PASSWORD" "$@"; }
+
 log "starting extract-worker, cleanup-worker and scheduler (logs in $STACK_DIR/*.log)"
-HEALTH_ADDR=127.0.0.1:9181 OMP_THREAD_LIMIT=1 "$bin/extract-worker" >"$STACK_DIR/extract-worker.log" 2>&1 &
+HEALTH_ADDR=127.0.0.1:9181 OMP_THREAD_LIMIT=1 as_service extract-worker "$NATS_EXTRACT_WORKER_PASSWORD" lol_extract_worker \
+    "$bin/extract-worker" >"$STACK_DIR/extract-worker.log" 2>&1 &
 pids+=($!)
-HEALTH_ADDR=127.0.0.1:9182 "$bin/cleanup-worker" >"$STACK_DIR/cleanup-worker.log" 2>&1 &
+HEALTH_ADDR=127.0.0.1:9182 as_service cleanup-worker "$NATS_CLEANUP_WORKER_PASSWORD" lol_cleanup_worker \
+    "$bin/cleanup-worker" >"$STACK_DIR/cleanup-worker.log" 2>&1 &
 pids+=($!)
-HEALTH_ADDR=127.0.0.1:9183 "$bin/scheduler" >"$STACK_DIR/scheduler.log" 2>&1 &
+HEALTH_ADDR=127.0.0.1:9183 as_service scheduler "$NATS_SCHEDULER_PASSWORD" lol_scheduler \
+    "$bin/scheduler" >"$STACK_DIR/scheduler.log" 2>&1 &
 pids+=($!)
 wait_for "extract-worker" 30 curl -fs http://127.0.0.1:9181/readyz
 wait_for "cleanup-worker" 30 curl -fs http://127.0.0.1:9182/readyz
 wait_for "scheduler" 30 curl -fs http://127.0.0.1:9183/readyz
 
 log "publishing extract {attachmentId: $attachment_id, matchId: $match_id}"
-"$bin/jobctl" publish extract --attachment-id "$attachment_id" --match-id "$match_id" | tee "$STACK_DIR/publish.out"
+as_api "$bin/jobctl" publish extract --attachment-id "$attachment_id" --match-id "$match_id" | tee "$STACK_DIR/publish.out"
 extract_done() { [ -n "$(sql "SELECT 1 FROM extraction_result WHERE attachment_id = '$attachment_id' AND status IN ('DONE', 'FAILED')")" ]; }
 wait_for "the extraction result" 60 extract_done
 sql "SELECT row_to_json(r) FROM (SELECT status, attempts, model, error, result,
@@ -63,7 +75,7 @@ python3 "$REPO_ROOT/scripts/show-result.py" "$STACK_DIR/result.json" "$STACK_DIR
 key="attachments/demo/scratch-$attachment_id.png"
 curl -fsS -X PUT --data-binary "not really a screenshot" "$S3_ENDPOINT/$S3_BUCKET/$key" >/dev/null
 log "uploaded s3://$S3_BUCKET/$key; publishing cleanup"
-"$bin/jobctl" publish cleanup "$key"
+as_api "$bin/jobctl" publish cleanup "$key"
 object_gone() { [ "$(curl -s -o /dev/null -w '%{http_code}' -I "$S3_ENDPOINT/$S3_BUCKET/$key")" = 404 ]; }
 wait_for "the scratch object to be deleted" 30 object_gone
 log "s3://$S3_BUCKET/$key is gone"
@@ -72,7 +84,7 @@ confirmed="$(python3 -c 'import uuid; print(uuid.uuid4())')"
 scheduled="$(python3 -c 'import uuid; print(uuid.uuid4())')"
 sql "INSERT INTO session (id, status, starts_at) VALUES ('$confirmed', 'CONFIRMED', now() - interval '4 days'), ('$scheduled', 'SCHEDULED', now() - interval '4 days')"
 log "seeded a CONFIRMED and a SCHEDULED session from 4 days ago; ticking"
-"$bin/scheduler" tick-now
+as_service scheduler "$NATS_SCHEDULER_PASSWORD" lol_scheduler "$bin/scheduler" tick-now
 session_done() { [ "$(sql "SELECT status FROM session WHERE id = '$confirmed'")" = DONE ]; }
 wait_for "the auto-done tick" 30 session_done
 printf '  CONFIRMED session -> %s, SCHEDULED session -> %s\n' \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The local stack, without Docker: nats-server (JetStream, file storage), a private PostgreSQL 15
-# cluster and an S3 API server (moto), all on loopback, all state under $STACK_DIR, each with its
-# PID recorded so `down` stops exactly what `up` started.
+# The local stack, without Docker: nats-server (JetStream, file storage, the users and permissions
+# of deploy/nats/nats-server.conf), a private PostgreSQL 15 cluster (with a login role per
+# service) and an S3 API server (moto), all on loopback, all state under $STACK_DIR, each with
+# its PID recorded so `down` stops exactly what `up` started.
 #
 #   scripts/stack.sh up      start whatever is not running, create the database and the bucket,
 #                            write $STACK_DIR/env and print it
@@ -28,9 +29,28 @@ mkdir -p "$STACK_DIR"
 STACK_DIR="$(cd "$STACK_DIR" && pwd)"
 PG_DATA="$STACK_DIR/postgres"
 
+NATS_PASSWORDS="$STACK_DIR/nats-passwords.env"
+NATS_PASSWORD_VARIABLES="NATS_ADMIN_PASSWORD NATS_API_PASSWORD NATS_EXTRACT_WORKER_PASSWORD NATS_CLEANUP_WORKER_PASSWORD NATS_SCHEDULER_PASSWORD"
+SERVICE_DB_ROLES="lol_extract_worker lol_cleanup_worker lol_scheduler"
+
+# Each NATS user gets a random password on the first `up`, kept in $STACK_DIR for later runs.
+nats_passwords() {
+    if [ ! -f "$NATS_PASSWORDS" ]; then
+        (umask 077; for variable in $NATS_PASSWORD_VARIABLES; do
+            echo "export $variable=$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+        done >"$NATS_PASSWORDS")
+    fi
+    cat "$NATS_PASSWORDS"
+}
+
+# The services' variables: NATS_URL and DATABASE_URL as the operator (admin, postgres), and each
+# user's password; `scripts/demo.sh` shows how a service is started as its own user and role.
 print_env() {
+    nats_passwords
     cat <<ENV
 export NATS_URL=nats://127.0.0.1:$NATS_PORT
+export NATS_USER=admin
+export NATS_PASSWORD=\$NATS_ADMIN_PASSWORD
 export NATS_SERVER_BIN=$(command -v nats-server || echo nats-server)
 export DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$DB_NAME
 export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
@@ -45,8 +65,9 @@ start_nats() {
     local pidfile="$STACK_DIR/nats.pid"
     if ! is_running "$pidfile"; then
         mkdir -p "$STACK_DIR/nats"
-        nats-server --jetstream --store_dir "$STACK_DIR/nats" --addr 127.0.0.1 --port "$NATS_PORT" \
-            --http_port "$NATS_MONITOR_PORT" --pid "$pidfile" --log "$STACK_DIR/nats.log" </dev/null >/dev/null 2>&1 &
+        # shellcheck disable=SC1090
+        (source <(nats_passwords) && exec nats-server --config "$REPO_ROOT/deploy/nats/nats-server.conf" --jetstream --store_dir "$STACK_DIR/nats" --addr 127.0.0.1 --port "$NATS_PORT" \
+            --http_port "$NATS_MONITOR_PORT" --pid "$pidfile" --log "$STACK_DIR/nats.log") </dev/null >/dev/null 2>&1 &
         disown
     fi
     wait_for "nats-server (port $NATS_PORT)" 20 curl -fsS "http://127.0.0.1:$NATS_MONITOR_PORT/healthz?js-enabled-only=true"
@@ -75,6 +96,12 @@ start_postgres() {
     if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1; then
         psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE \"$DB_NAME\""
     fi
+    # The services' roles, able to log in (trust on loopback); the migrations grant them their
+    # privileges and create them NOLOGIN where nobody did this first.
+    for role in $SERVICE_DB_ROLES; do
+        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtAc "SELECT 1 FROM pg_roles WHERE rolname = '$role'" | grep -q 1 \
+            || psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE ROLE $role LOGIN"
+    done
     log "postgres on 127.0.0.1:$PG_PORT (database $DB_NAME)"
 }
 

@@ -14,6 +14,9 @@ export NATS_PORT=24222 NATS_MONITOR_PORT=28222 PG_PORT=25432 S3_PORT=29000
 rm -rf "$STACK_DIR"
 trap '"$REPO_ROOT/scripts/stack.sh" down' EXIT
 eval "$("$REPO_ROOT/scripts/stack.sh" up)"
+# Tests start their own nats-servers and pass each service its own user; the stack's operator
+# credentials must not leak into them.
+unset NATS_USER NATS_PASSWORD
 
 # The OTLP collector of the trace tests ships inside the `rotel` wheel.
 ROTEL_AGENT_BIN="$(python3 -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')"

@@ -1,7 +1,9 @@
 // Publish an `extract` job the way the app's API does, with the official NATS client.
 //
-//   NATS_URL=nats://127.0.0.1:14222 node publish-extract.mjs <attachmentId> <matchId>
+//   NATS_URL=nats://127.0.0.1:14222 NATS_USER=api NATS_PASSWORD=… node publish-extract.mjs <attachmentId> <matchId>
 //
+// - The API connects as its own NATS user, which may publish jobs and read its own replies
+//   (`_INBOX_api.>`, hence the inbox prefix) and nothing else: deploy/nats/nats-server.conf.
 // - The payload is checked against proto/schemas/extract_job.schema.json before it leaves:
 //   the workers refuse (and dead-letter) anything else.
 // - `Nats-Msg-Id` (the `msgID` option) makes a retried publish store one job: JetStream drops
@@ -36,7 +38,12 @@ const spanId = randomBytes(8).toString("hex");
 const h = headers();
 h.set("traceparent", `00-${traceId}-${spanId}-01`);
 
-const nc = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:14222", name: "api-example" });
+const user = process.env.NATS_USER;
+const nc = await connect({
+  servers: process.env.NATS_URL ?? "nats://127.0.0.1:14222",
+  name: "api-example",
+  ...(user ? { user, pass: process.env.NATS_PASSWORD, inboxPrefix: `_INBOX_${user}` } : {}),
+});
 try {
   const ack = await nc.jetstream().publish("extract", JSONCodec().encode(job), {
     msgID: `extract:${attachmentId}`,

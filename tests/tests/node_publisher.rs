@@ -1,6 +1,7 @@
 //! The API's way in: `examples/node-publish` publishes an `extract` job with the official
 //! Node.js NATS client (Node 20, npm `nats`), and the worker reads the screenshot in the trace
-//! the publisher started.
+//! the publisher started. Both connect as their own NATS users (`api`, `extract-worker`), so the
+//! shipped permissions are enough for the real API client.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -16,7 +17,7 @@ fn repo(path: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
-    let nats = NatsServer::start().await;
+    let nats = NatsServer::start_with_auth().await;
     let db = TestDatabase::create().await;
     MIGRATOR.run(&db.pool).await.unwrap();
     let bucket = TestBucket::create().await;
@@ -29,7 +30,7 @@ async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
     let log = dir.path().join("worker.log");
     let mut command = Command::new(testkit::binary("extract-worker"));
     command
-        .env("NATS_URL", nats.url())
+        .envs(nats.env_for("extract-worker"))
         .env("DATABASE_URL", &db.url)
         .env("S3_ENDPOINT", &bucket.endpoint)
         .env("S3_BUCKET", &bucket.name)
@@ -42,12 +43,12 @@ async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
     let (mut worker, _) = testkit::start_ready(command, "extract-worker").await;
 
     let publish = |attachment: String| {
-        let (nats_url, match_id) = (nats.url(), seeded.match_id.to_string());
+        let (api_env, match_id) = (nats.env_for("api"), seeded.match_id.to_string());
         async move {
             Command::new("node")
                 .arg(repo("examples/node-publish/publish-extract.mjs"))
                 .args([attachment, match_id])
-                .env("NATS_URL", nats_url)
+                .envs(api_env)
                 .output()
                 .await
                 .expect("run node (scripts/install-deps.sh installs the example's packages)")
@@ -73,4 +74,5 @@ async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
 
     testkit::signal(&worker, "TERM");
     assert!(worker.wait().await.unwrap().success());
+    assert_eq!(nats.permission_violations(), Vec::<String>::new(), "the API or the worker needed more than its grants");
 }

@@ -18,6 +18,49 @@ pub struct NatsConfig {
     /// Replicas of each stream: 1 on a single server, 3 on a cluster.
     #[arg(long, env = "JETSTREAM_REPLICAS", default_value_t = 1)]
     pub jetstream_replicas: usize,
+
+    /// NATS user to authenticate as (each service has its own; see deploy/nats/nats-server.conf).
+    /// Unset: connect without credentials.
+    #[arg(long, env = "NATS_USER")]
+    pub nats_user: Option<String>,
+
+    /// Password of `NATS_USER`.
+    #[arg(long, env = "NATS_PASSWORD", hide_env_values = true, conflicts_with = "nats_password_file")]
+    pub nats_password: Option<String>,
+
+    /// File holding the password of `NATS_USER` (a mounted secret), instead of `NATS_PASSWORD`.
+    #[arg(long, env = "NATS_PASSWORD_FILE")]
+    pub nats_password_file: Option<std::path::PathBuf>,
+}
+
+impl NatsConfig {
+    /// `(user, password)` when `NATS_USER` is set. The password file is read here, at connect
+    /// time, so a rotated secret is picked up by the next start.
+    pub fn credentials(&self) -> anyhow::Result<Option<(String, String)>> {
+        let Some(user) = self.nats_user.clone() else {
+            return Ok(None);
+        };
+        let password = match (&self.nats_password, &self.nats_password_file) {
+            (Some(password), _) => password.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("NATS_PASSWORD_FILE {}: {e}", path.display()))?
+                .trim_end_matches(['\n', '\r'])
+                .to_owned(),
+            (None, None) => {
+                anyhow::bail!("NATS_USER is {user} but neither NATS_PASSWORD nor NATS_PASSWORD_FILE is set")
+            }
+        };
+        Ok(Some((user, password)))
+    }
+
+    /// The client's inbox prefix: per user, so the server can let each user subscribe to its own
+    /// replies only (`_INBOX_<user>.>`) instead of everybody's (`_INBOX.>`).
+    pub fn inbox_prefix(&self) -> String {
+        match &self.nats_user {
+            Some(user) => format!("_INBOX_{user}"),
+            None => "_INBOX".to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -34,6 +77,11 @@ pub struct DatabaseConfig {
     /// Connections in this process's pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 5)]
     pub database_max_connections: u32,
+
+    /// Apply pending migrations at start. Set `false` where the service's database role may not
+    /// change the schema: it then only checks that every migration it knows is applied.
+    #[arg(long, env = "DATABASE_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub database_migrate: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -18,8 +18,13 @@ pub async fn connect_nats(
     config: &NatsConfig,
     client_name: &str,
 ) -> anyhow::Result<(async_nats::Client, jetstream::Context)> {
-    let client = async_nats::ConnectOptions::new()
+    let mut options = async_nats::ConnectOptions::new();
+    if let Some((user, password)) = config.credentials()? {
+        options = options.user_and_password(user, password);
+    }
+    let client = options
         .name(client_name)
+        .custom_inbox_prefix(config.inbox_prefix())
         .connection_timeout(Duration::from_secs(5))
         .event_callback(|event| async move {
             match event {
@@ -27,6 +32,8 @@ pub async fn connect_nats(
                     tracing::warn!("NATS connection lost; reconnecting")
                 }
                 async_nats::Event::Connected => tracing::debug!("NATS connected"),
+                // A permissions violation arrives this way: the publish itself does not fail.
+                async_nats::Event::ServerError(error) => tracing::error!(%error, "NATS server refused an operation"),
                 other => tracing::debug!(%other, "NATS event"),
             }
         })

@@ -70,7 +70,9 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
     let schedule = Schedule::parse(&cli.cron).context("AUTO_DONE_CRON")?;
     let (nats, js) = connect_nats(&cli.nats, "scheduler").await?;
     let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
-    provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
+    // Only the tick stream: the scheduler's NATS user may not create the others.
+    let tick_stream = provision::job_stream_config::<proto::AutoDoneTick>(cli.nats.jetstream_replicas);
+    provision::ensure_stream(&js, tick_stream).await?;
     let publisher = Publisher::new(js.clone());
     let window = chrono::Duration::hours(i64::from(cli.backfill_hours));
     tick::backfill(&publisher, &pool, &schedule, window).await.context("backfill")?;
@@ -95,7 +97,8 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
 /// Publish a tick for the current second.
 async fn tick_now(cli: &Cli) -> anyhow::Result<()> {
     let (nats, js) = connect_nats(&cli.nats, "scheduler").await?;
-    provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
+    let tick_stream = provision::job_stream_config::<proto::AutoDoneTick>(cli.nats.jetstream_replicas);
+    provision::ensure_stream(&js, tick_stream).await?;
     let second = chrono::Utc::now().trunc_subsecs(0);
     let published = tick::publish(&Publisher::new(js), second).await?;
     nats.flush().await?;

@@ -17,7 +17,7 @@ impl OtlpCollector {
     pub async fn start() -> OtlpCollector {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let (spans, metrics) = (dir.path().join("spans.jsonl"), dir.path().join("metrics.jsonl"));
-        let processors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/otel");
+        let processors = crate::repo_root().join("tests/otel");
         let (grpc_port, http_port) = (crate::free_port(), crate::free_port());
         let bin = std::env::var("ROTEL_AGENT_BIN").unwrap_or_else(|_| "rotel-agent".to_owned());
         let child = std::process::Command::new(&bin)

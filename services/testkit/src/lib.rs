@@ -50,6 +50,11 @@ pub(crate) fn required_env(name: &str) -> String {
     })
 }
 
+/// The repository's root directory (for shipped files such as `deploy/nats/nats-server.conf`).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// Path of a workspace binary (`cargo nextest run --workspace` builds them all beside the tests).
 pub fn binary(name: &str) -> std::path::PathBuf {
     let test_exe = std::env::current_exe().expect("path of the running test");

@@ -1,6 +1,16 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The users of `deploy/nats/nats-server.conf`, and the environment variable of each password.
+pub const NATS_USERS: [(&str, &str); 5] = [
+    ("admin", "NATS_ADMIN_PASSWORD"),
+    ("api", "NATS_API_PASSWORD"),
+    ("extract-worker", "NATS_EXTRACT_WORKER_PASSWORD"),
+    ("cleanup-worker", "NATS_CLEANUP_WORKER_PASSWORD"),
+    ("scheduler", "NATS_SCHEDULER_PASSWORD"),
+];
 
 /// A nats-server with JetStream on loopback, owned by one test. Killed when dropped.
 pub struct NatsServer {
@@ -8,6 +18,9 @@ pub struct NatsServer {
     port: u16,
     store: tempfile::TempDir,
     sync_always: bool,
+    /// With the shipped authorization config: each user's (random) password.
+    passwords: Option<Vec<(&'static str, String)>>,
+    violations: Arc<Mutex<Vec<String>>>,
 }
 
 impl NatsServer {
@@ -22,11 +35,54 @@ impl NatsServer {
         Self::start_with(true)
     }
 
-    fn start_with(sync_always: bool) -> NatsServer {
+    /// Start with the shipped `deploy/nats/nats-server.conf` (users and permissions), each
+    /// user with a fresh random password.
+    pub async fn start_with_auth() -> NatsServer {
+        let passwords = NATS_USERS.iter().map(|(user, _)| (*user, uuid::Uuid::new_v4().simple().to_string())).collect();
         let store = tempfile::tempdir().expect("temp dir for the JetStream store");
-        let mut server = NatsServer { child: None, port: 0, store, sync_always };
+        let mut server = NatsServer {
+            child: None,
+            port: 0,
+            store,
+            sync_always: false,
+            passwords: Some(passwords),
+            violations: Arc::default(),
+        };
         server.spawn();
         server
+    }
+
+    fn start_with(sync_always: bool) -> NatsServer {
+        let store = tempfile::tempdir().expect("temp dir for the JetStream store");
+        let mut server =
+            NatsServer { child: None, port: 0, store, sync_always, passwords: None, violations: Arc::default() };
+        server.spawn();
+        server
+    }
+
+    /// `user`'s password on a server started with [`NatsServer::start_with_auth`].
+    pub fn password(&self, user: &str) -> String {
+        let passwords = self.passwords.as_ref().expect("the server was started with authorization");
+        passwords.iter().find(|(name, _)| *name == user).map(|(_, p)| p.clone()).expect("a user of the shipped config")
+    }
+
+    /// Environment for a service that connects as `user`.
+    pub fn env_for(&self, user: &str) -> [(&'static str, String); 3] {
+        [("NATS_URL", self.url()), ("NATS_USER", user.to_owned()), ("NATS_PASSWORD", self.password(user))]
+    }
+
+    /// A client authenticated as `user`, with the per-user inbox prefix the services use.
+    pub async fn client_as(&self, user: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+        async_nats::ConnectOptions::with_user_and_password(user.to_owned(), self.password(user))
+            .custom_inbox_prefix(format!("_INBOX_{user}"))
+            .connect(self.url())
+            .await
+    }
+
+    /// The refusals the server has logged so far: `… "$G/user:<user>" - Publish Violation -
+    /// Subject "<subject>"` (or `Subscription Violation`).
+    pub fn permission_violations(&self) -> Vec<String> {
+        self.violations.lock().expect("violations lock").clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -37,8 +93,13 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// A client with every permission (`admin` on a server with authorization).
     pub async fn client(&self) -> async_nats::Client {
-        async_nats::connect(self.url()).await.expect("connect to the test nats-server")
+        match self.passwords {
+            Some(_) => self.client_as("admin").await,
+            None => async_nats::connect(self.url()).await,
+        }
+        .expect("connect to the test nats-server")
     }
 
     /// Stop the server abruptly (SIGKILL): in-flight work on the server side is cut off.
@@ -66,6 +127,12 @@ impl NatsServer {
             std::fs::write(&config, "jetstream { sync_interval: always }\n").expect("write the server config");
             command.arg("--config").arg(config);
         }
+        if let Some(passwords) = &self.passwords {
+            command.arg("--config").arg(crate::repo_root().join("deploy/nats/nats-server.conf"));
+            for ((_, variable), (_, password)) in NATS_USERS.iter().zip(passwords) {
+                command.env(variable, password);
+            }
+        }
         let mut child = command
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -73,6 +140,7 @@ impl NatsServer {
             .unwrap_or_else(|e| panic!("starting {bin}: {e} (install it with scripts/install-deps.sh)"));
         let stderr = child.stderr.take().expect("piped stderr");
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let violations = self.violations.clone();
         // Read the log until the server says where it listens and that it is ready, then keep
         // draining it so the server never blocks on a full pipe.
         std::thread::spawn(move || {
@@ -80,6 +148,9 @@ impl NatsServer {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
                     port = rest.rsplit(':').next().and_then(|p| p.trim().parse::<u16>().ok());
+                }
+                if line.contains(" Violation - ") {
+                    violations.lock().expect("violations lock").push(line.clone());
                 }
                 if line.contains("Server is ready") {
                     let _ = ready_tx.send(port);

@@ -73,7 +73,9 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = telemetry::init(&cli.telemetry, "jobctl");
     match cli.command {
         Command::Migrate => {
-            database::connect_and_migrate(&cli.database).await.context("migrating the database")?;
+            // Always applies, whatever DATABASE_MIGRATE says: this is the migration role's command.
+            let pool = database::connect(&cli.database).await.context("connecting to the database")?;
+            database::MIGRATOR.run(&pool).await.context("migrating the database")?;
             println!("migrations applied");
         }
         Command::Provision => {
@@ -82,8 +84,9 @@ async fn main() -> anyhow::Result<()> {
             println!("streams ready");
         }
         Command::Publish { job, message_id } => {
+            // No provisioning here: the API's NATS user may publish jobs and nothing else. The
+            // workers (or `jobctl provision`) create the streams.
             let (client, js) = service::connect_nats(&cli.nats, "jobctl").await?;
-            provision::ensure_all_streams(&js, cli.nats.jetstream_replicas).await?;
             let publisher = Publisher::new(js);
             let message_id = message_id.unwrap_or_else(|| Uuid::new_v4().to_string());
             let published = match job {
