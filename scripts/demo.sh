@@ -41,9 +41,11 @@ log "seeded match $match_id (teams A and B, 25 friends in the dictionary); scree
 
 # Each service runs as its own NATS user and its own database role (deploy/nats/nats-server.conf,
 # migrations/*_service_roles.sql); only `jobctl migrate` uses the migration role.
+# `exec`, so a service started in the background is the process that gets the demo's SIGTERM;
+# run it in a subshell (`&` or parentheses).
 as_service() { # NATS user, its password, database role, command...
     local user="$1" password="$2" role="$3"; shift 3
-    NATS_USER="$user" NATS_PASSWORD="$password" DATABASE_URL="${DATABASE_URL/postgres@/$role@}" DATABASE_MIGRATE=false "$@"
+    NATS_USER="$user" NATS_PASSWORD="$password" DATABASE_URL="${DATABASE_URL/postgres@/$role@}" DATABASE_MIGRATE=false exec "$@"
 }
 as_api() { NATS_USER=api NATS_PASSWORD="$NATS_API_PASSWORD" "$@"; }
 
@@ -84,7 +86,7 @@ confirmed="$(python3 -c 'import uuid; print(uuid.uuid4())')"
 scheduled="$(python3 -c 'import uuid; print(uuid.uuid4())')"
 sql "INSERT INTO session (id, status, starts_at) VALUES ('$confirmed', 'CONFIRMED', now() - interval '4 days'), ('$scheduled', 'SCHEDULED', now() - interval '4 days')"
 log "seeded a CONFIRMED and a SCHEDULED session from 4 days ago; ticking"
-as_service scheduler "$NATS_SCHEDULER_PASSWORD" lol_scheduler "$bin/scheduler" tick-now
+(as_service scheduler "$NATS_SCHEDULER_PASSWORD" lol_scheduler "$bin/scheduler" tick-now)
 session_done() { [ "$(sql "SELECT status FROM session WHERE id = '$confirmed'")" = DONE ]; }
 wait_for "the auto-done tick" 30 session_done
 printf '  CONFIRMED session -> %s, SCHEDULED session -> %s\n' \

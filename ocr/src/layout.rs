@@ -106,12 +106,23 @@ pub fn find(image: &RgbImage) -> Result<Layout, NotAScoreboard> {
         x1: ((names_x + pitch * 4.0) as u32).min(width - 1),
         y1: (centres[0] - pitch * 4.55).max(1.0) as u32,
     };
-    Ok(Layout {
+    let layout = Layout {
         title,
         blue: centres[..5].iter().map(|&c| cell(c)).collect(),
         red: centres[5..].iter().map(|&c| cell(c)).collect(),
         pitch,
-    })
+    };
+    // A capture cut through the board (found by the fuzz tests: a crop that keeps the items but
+    // not the names or the title) leaves cells clamped to slivers; reading those would invent.
+    let readable =
+        |c: &Cell| f64::from(c.x1.saturating_sub(c.x0)) >= pitch && f64::from(c.y1.saturating_sub(c.y0)) >= pitch * 0.5;
+    if !readable(&layout.title) {
+        return Err(NotAScoreboard("the title lies outside the capture (cut off)".to_owned()));
+    }
+    if names_x < -pitch * 0.5 || !layout.blue.iter().chain(&layout.red).all(readable) {
+        return Err(NotAScoreboard("the names lie outside the capture (cut off)".to_owned()));
+    }
+    Ok(layout)
 }
 
 /// Ten bands at one pitch, split five and five by a wider gap: the two tables' rows.
