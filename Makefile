@@ -1,11 +1,14 @@
 # The two commands of the README are `make demo` and `make test`; the rest are conveniences.
-.PHONY: demo test check deps stack-up stack-down bench-runtime bench-auto-done bench-ocr bench-extract
+.PHONY: demo test test-faults check deps stack-up stack-down bench-runtime bench-auto-done bench-ocr bench-extract
 
 demo:        ## run the main job end to end on the local stack
 	scripts/demo.sh
 
 test:        ## install and start every service the tests need, run the whole suite
 	scripts/test.sh $(ARGS)
+
+test-faults: ## 10,000 jobs on a 3-node NATS cluster under worker, node, Postgres and S3 faults (~4 min)
+	scripts/test.sh --run-ignored only --no-capture -E 'test(ten_thousand_jobs)'
 
 check:       ## formatting and lints, as required before a commit
 	cargo fmt --all --check

@@ -34,6 +34,11 @@ pub struct NatsConfig {
 }
 
 impl NatsConfig {
+    /// The servers of `NATS_URL`, one per comma-separated URL.
+    pub fn servers(&self) -> Vec<&str> {
+        self.nats_url.split(',').map(str::trim).filter(|url| !url.is_empty()).collect()
+    }
+
     /// `(user, password)` when `NATS_USER` is set. The password file is read here, at connect
     /// time, so a rotated secret is picked up by the next start.
     pub fn credentials(&self) -> anyhow::Result<Option<(String, String)>> {

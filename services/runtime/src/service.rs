@@ -37,7 +37,7 @@ pub async fn connect_nats(
                 other => tracing::debug!(%other, "NATS event"),
             }
         })
-        .connect(config.nats_url.as_str())
+        .connect(config.servers())
         .await
         .with_context(|| format!("connecting to NATS at {}", config.nats_url))?;
     let js = jetstream::new(client.clone());

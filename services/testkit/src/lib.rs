@@ -5,6 +5,7 @@
 //! - [`TestDatabase`]: a fresh database per test on the Postgres cluster of `make test`
 //!   (`DATABASE_URL`), so tests run in parallel on isolated data.
 //! - [`TestBucket`]: a fresh bucket per test on the S3 API server of `make test` (`S3_ENDPOINT`).
+//! - [`NatsCluster`]: three (or more) routed nats-servers, for tests that kill nodes.
 //! - [`PostgresServer`]: a private Postgres cluster, for tests that stop the database.
 //! - [`OtlpCollector`]: a real OpenTelemetry collector that records the spans it receives.
 //! - [`endscreen`]: a match seeded from a labelled capture's job input.
@@ -21,7 +22,7 @@ mod s3;
 
 pub use collector::OtlpCollector;
 pub use database::TestDatabase;
-pub use nats::NatsServer;
+pub use nats::{NatsCluster, NatsServer};
 pub use postgres::PostgresServer;
 pub use s3::{S3Server, TestBucket, client_for as s3_client_for};
 

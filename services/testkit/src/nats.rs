@@ -117,10 +117,9 @@ impl NatsServer {
     }
 
     fn spawn(&mut self) {
-        let bin = std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".to_owned());
         // Port -1 lets the server pick a free one, which it reports; a restart reuses it.
         let port = if self.port == 0 { "-1".to_owned() } else { self.port.to_string() };
-        let mut command = Command::new(&bin);
+        let mut command = nats_server_command();
         command.args(["--jetstream", "--addr", "127.0.0.1", "--port", &port, "--store_dir"]).arg(self.store.path());
         if self.sync_always {
             let config = self.store.path().join("sync-always.conf");
@@ -133,36 +132,141 @@ impl NatsServer {
                 command.env(variable, password);
             }
         }
-        let mut child = command
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {bin}: {e} (install it with scripts/install-deps.sh)"));
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let violations = self.violations.clone();
-        // Read the log until the server says where it listens and that it is ready, then keep
-        // draining it so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut port = None;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
-                    port = rest.rsplit(':').next().and_then(|p| p.trim().parse::<u16>().ok());
-                }
-                if line.contains(" Violation - ") {
-                    violations.lock().expect("violations lock").push(line.clone());
-                }
-                if line.contains("Server is ready") {
-                    let _ = ready_tx.send(port);
-                }
-            }
-        });
-        let port = ready_rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("nats-server did not become ready within 20 s")
-            .expect("nats-server did not report its port");
+        let (child, port) = launch(command, self.violations.clone());
         self.port = port;
         self.child = Some(child);
+    }
+}
+
+/// Spawn a configured nats-server and wait until it is ready; returns it and its client port.
+/// Its log is read on a thread until the server says where it listens and that it is ready, and
+/// then kept draining (so the server never blocks on a full pipe), collecting refusals.
+fn launch(mut command: Command, violations: Arc<Mutex<Vec<String>>>) -> (Child, u16) {
+    let mut child = command
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting nats-server: {e} (install it with scripts/install-deps.sh)"));
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut port = None;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
+                port = rest.rsplit(':').next().and_then(|p| p.trim().parse::<u16>().ok());
+            }
+            if line.contains(" Violation - ") {
+                violations.lock().expect("violations lock").push(line.clone());
+            }
+            if line.contains("Server is ready") {
+                let _ = ready_tx.send(port);
+            }
+        }
+    });
+    let port = ready_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("nats-server did not become ready within 20 s")
+        .expect("nats-server did not report its port");
+    (child, port)
+}
+
+fn nats_server_command() -> Command {
+    Command::new(std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "nats-server".to_owned()))
+}
+
+/// A cluster of nats-servers with JetStream on loopback (each node its own store), for tests that
+/// kill and restart nodes under load. Every node is killed when the cluster is dropped.
+pub struct NatsCluster {
+    nodes: Vec<ClusterNode>,
+}
+
+struct ClusterNode {
+    name: String,
+    client_port: u16,
+    route_port: u16,
+    store: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl NatsCluster {
+    /// Start `size` nodes routed to each other and wait until JetStream has a meta leader.
+    pub async fn start(size: usize) -> NatsCluster {
+        let nodes = (0..size)
+            .map(|i| ClusterNode {
+                name: format!("n{}", i + 1),
+                client_port: crate::free_port(),
+                route_port: crate::free_port(),
+                store: tempfile::tempdir().expect("temp dir for a node's store"),
+                child: None,
+            })
+            .collect();
+        let mut cluster = NatsCluster { nodes };
+        for node in 0..size {
+            cluster.spawn(node);
+        }
+        cluster.wait_for_jetstream().await;
+        cluster
+    }
+
+    /// Every node's URL, comma-separated (`NATS_URL` for a cluster).
+    pub fn urls(&self) -> String {
+        self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.client_port)).collect::<Vec<_>>().join(",")
+    }
+
+    pub fn node_name(&self, node: usize) -> &str {
+        &self.nodes[node].name
+    }
+
+    pub async fn client(&self) -> async_nats::Client {
+        let urls: Vec<String> = self.urls().split(',').map(str::to_owned).collect();
+        async_nats::ConnectOptions::new().connect(urls).await.expect("connect to the cluster")
+    }
+
+    /// SIGKILL one node: no goodbye to its peers or clients.
+    pub fn kill(&mut self, node: usize) {
+        if let Some(mut child) = self.nodes[node].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Start a killed node again on its ports and store.
+    pub fn restart(&mut self, node: usize) {
+        self.kill(node);
+        self.spawn(node);
+    }
+
+    fn spawn(&mut self, node: usize) {
+        let routes =
+            self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.route_port)).collect::<Vec<_>>().join(",");
+        let this = &self.nodes[node];
+        let mut command = nats_server_command();
+        command
+            .args(["--jetstream", "--addr", "127.0.0.1", "--server_name", &this.name, "--cluster_name", "jobs"])
+            .args(["--port", &this.client_port.to_string()])
+            .args(["--cluster", &format!("nats://127.0.0.1:{}", this.route_port), "--routes", &routes])
+            .arg("--store_dir")
+            .arg(this.store.path());
+        let (child, _) = launch(command, Arc::default());
+        self.nodes[node].child = Some(child);
+    }
+
+    /// Until the nodes have elected a JetStream meta leader, stream calls fail.
+    async fn wait_for_jetstream(&self) {
+        let js = async_nats::jetstream::new(self.client().await);
+        crate::wait_until("the cluster's JetStream to elect a leader", Duration::from_secs(30), || {
+            let js = js.clone();
+            async move { js.query_account().await.is_ok() }
+        })
+        .await;
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for node in 0..self.nodes.len() {
+            self.kill(node);
+        }
     }
 }
 

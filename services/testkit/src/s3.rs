@@ -84,6 +84,27 @@ impl S3Server {
         }
     }
 
+    /// Freeze the server (SIGSTOP): connections are accepted by the kernel but nothing answers,
+    /// so clients hang until their timeouts — an S3 that stopped responding. Objects are kept.
+    pub fn pause(&self) {
+        self.send("STOP");
+    }
+
+    /// Let a paused server run again (SIGCONT).
+    pub fn unpause(&self) {
+        self.send("CONT");
+    }
+
+    fn send(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the server is running").id();
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {pid} failed");
+    }
+
     /// Start again on the same port (empty).
     pub async fn restart(&mut self) {
         self.stop();
