@@ -24,5 +24,10 @@ wait_for() {
     done
 }
 
-# is_running PIDFILE: the process recorded in PIDFILE is alive.
-is_running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# is_running PIDFILE PROGRAM: the process recorded in PIDFILE is alive and is PROGRAM (its
+# command line names it). A stale PIDFILE's number may since belong to anything, even the caller.
+is_running() {
+    [ -f "$1" ] || return 1
+    local pid; pid="$(cat "$1")"
+    kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+}

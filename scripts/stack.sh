@@ -63,7 +63,7 @@ ENV
 
 start_nats() {
     local pidfile="$STACK_DIR/nats.pid"
-    if ! is_running "$pidfile"; then
+    if ! is_running "$pidfile" nats-server; then
         mkdir -p "$STACK_DIR/nats"
         # shellcheck disable=SC1090
         (source <(nats_passwords) && exec nats-server --config "$REPO_ROOT/deploy/nats/nats-server.conf" --jetstream --store_dir "$STACK_DIR/nats" --addr 127.0.0.1 --port "$NATS_PORT" \
@@ -107,7 +107,7 @@ start_postgres() {
 
 start_s3() {
     local pidfile="$STACK_DIR/s3.pid"
-    if ! is_running "$pidfile"; then
+    if ! is_running "$pidfile" moto_server; then
         moto_server -H 127.0.0.1 -p "$S3_PORT" </dev/null >"$STACK_DIR/s3.log" 2>&1 &
         echo $! >"$pidfile"
         disown
@@ -120,8 +120,8 @@ start_s3() {
 }
 
 stop_pidfile() {
-    local name="$1" pidfile="$2"
-    if is_running "$pidfile"; then
+    local name="$1" pidfile="$2" program="$3"
+    if is_running "$pidfile" "$program"; then
         local pid; pid="$(cat "$pidfile")"
         kill "$pid"
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -142,17 +142,17 @@ case "${1:-}" in
         print_env
         ;;
     down)
-        stop_pidfile nats-server "$STACK_DIR/nats.pid"
-        stop_pidfile "S3 API server" "$STACK_DIR/s3.pid"
+        stop_pidfile nats-server "$STACK_DIR/nats.pid" nats-server
+        stop_pidfile "S3 API server" "$STACK_DIR/s3.pid" moto_server
         if [ -f "$PG_DATA/PG_VERSION" ] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
             as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
             log "stopped postgres"
         fi
         ;;
     status)
-        is_running "$STACK_DIR/nats.pid" && echo "nats-server: running" || echo "nats-server: stopped"
+        is_running "$STACK_DIR/nats.pid" nats-server && echo "nats-server: running" || echo "nats-server: stopped"
         as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1 && echo "postgres: running" || echo "postgres: stopped"
-        is_running "$STACK_DIR/s3.pid" && echo "S3 API server: running" || echo "S3 API server: stopped"
+        is_running "$STACK_DIR/s3.pid" moto_server && echo "S3 API server: running" || echo "S3 API server: stopped"
         ;;
     env) print_env ;;
     *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
