@@ -9,6 +9,13 @@ WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bins
 
+# The PP-OCRv4 recognition model (the OCR's second reader), out of the PyPI wheel that ships it,
+# checked against its digest: fetched at build time, never at run time.
+FROM python:3.11.14-slim-bookworm AS ppocr-model
+RUN pip download --no-deps -q -d /wheel rapidocr_onnxruntime==1.4.4 \
+ && python -c "import glob, zipfile; open('/model.onnx', 'wb').write(zipfile.ZipFile(glob.glob('/wheel/*.whl')[0]).read('rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx'))" \
+ && echo "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b  /model.onnx" | sha256sum -c -
+
 FROM debian:bookworm-slim AS runtime-base
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor \
@@ -19,6 +26,7 @@ ENV OMP_THREAD_LIMIT=1
 
 FROM runtime-base AS extract-worker
 COPY --from=build /src/target/release/extract-worker /src/target/release/lol-ocr /src/target/release/jobctl /usr/local/bin/
+COPY --from=ppocr-model /model.onnx /usr/local/share/lol-ocr/ch_PP-OCRv4_rec_infer.onnx
 ENTRYPOINT ["extract-worker"]
 
 FROM runtime-base AS cleanup-worker

@@ -15,7 +15,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use ocr::engine::TesseractReader;
 use ocr::pipeline::Pipeline;
 use ocr::scoring::{self, Score};
 
@@ -65,8 +64,11 @@ fn main() {
     labels.sort();
 
     let started = Instant::now();
-    let reader = TesseractReader::new(ocr::LANGUAGES).expect("tesseract with kor+eng");
-    let mut pipeline = Pipeline::new(reader);
+    // As deployed: Tesseract, and PP-OCR for unmatched rows (`PPOCR_REC_MODEL=` measures Tesseract alone).
+    let second = ocr::ppocr::PpOcrConfig {
+        ppocr_rec_model: std::env::var("PPOCR_REC_MODEL").unwrap_or_else(|_| ocr::ppocr::DEFAULT_MODEL.to_owned()),
+    };
+    let mut pipeline = Pipeline::standard(second.load().expect("PP-OCR model")).expect("tesseract with kor+eng");
     println!("engine ready in {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
 
     let mut all = Tally::default();

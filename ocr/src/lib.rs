@@ -8,6 +8,8 @@
 //! - [`scoring`]: a reading against a labelled capture (tests and the accuracy bench only).
 //! - [`preprocess`] and [`engine`]: a text crop → grey, 3×, dark on white, Otsu → Tesseract
 //!   `kor+eng` single-line reading behind the [`engine::LineReader`] trait.
+//! - [`ppocr`]: PP-OCRv4 text-line recognition (ONNX, run by `tract`), the second
+//!   [`engine::LineReader`], for the rows Tesseract's readings leave unmatched.
 //! - [`riot_id`]: a name cell's text → game name and optional tag.
 //! - [`normalize`]: the forms names are compared in (NFC, case, spaces, OCR look-alikes).
 //! - [`matching`]: all ten rows against the friend dictionary at once (Kuhn–Munkres), with the
@@ -29,6 +31,7 @@ pub mod layout;
 pub mod matching;
 pub mod normalize;
 pub mod pipeline;
+pub mod ppocr;
 pub mod preprocess;
 pub mod riot_id;
 pub mod scoring;

@@ -10,14 +10,17 @@ use proto::{
     ParsedRow, ParsedRows, RowCount, RowIndex, Side, TeamASideEvidence, TextCandidate, Unit, UnmatchedRow,
 };
 
-use crate::engine::{EngineError, LineReader};
+use crate::engine::{EngineError, LineReader, TesseractReader};
 use crate::layout::{self, Cell};
 use crate::matching::{self, Reading, Row};
+use crate::ppocr::PpOcrReader;
 use crate::preprocess::Look;
 use crate::{decode, preprocess, riot_id, team_side, title};
 
 pub struct Pipeline<R: LineReader> {
     reader: R,
+    /// A second engine for the rows the first one's readings left unmatched.
+    second: Option<Box<dyn LineReader + Send>>,
 }
 
 /// Milliseconds per step, as the output reports them, and a tracing span per step (`ocr
@@ -53,20 +56,38 @@ impl Timings {
     }
 }
 
+impl Pipeline<TesseractReader> {
+    /// What the CLI and the worker run: Tesseract `kor+eng`, and PP-OCR as the second reader
+    /// when given.
+    pub fn standard(second: Option<PpOcrReader>) -> Result<Self, EngineError> {
+        let pipeline = Pipeline::new(TesseractReader::new(crate::LANGUAGES)?);
+        Ok(match second {
+            Some(reader) => pipeline.with_second_reader(Box::new(reader)),
+            None => pipeline,
+        })
+    }
+}
+
 impl<R: LineReader> Pipeline<R> {
     pub fn new(reader: R) -> Self {
-        Pipeline { reader }
+        Pipeline { reader, second: None }
+    }
+
+    /// Also read unmatched rows with `reader` (PP-OCR: better on small Latin text).
+    pub fn with_second_reader(mut self, reader: Box<dyn LineReader + Send>) -> Self {
+        self.second = Some(reader);
+        self
     }
 
     pub fn model(&self, input: &OcrJobInput) -> ModelInfo {
-        ModelInfo {
-            engine: "tesseract".to_owned(),
-            versions: BTreeMap::from([
-                ("engine".to_owned(), self.reader.describe()),
-                ("lol-ocr".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
-            ]),
-            profile: input.roi_profile.to_string(),
+        let mut versions = BTreeMap::from([
+            ("engine".to_owned(), self.reader.describe()),
+            ("lol-ocr".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+        ]);
+        if let Some(second) = &self.second {
+            versions.insert("second engine".to_owned(), second.describe());
         }
+        ModelInfo { engine: "tesseract".to_owned(), versions, profile: input.roi_profile.to_string() }
     }
 
     /// Read the capture in `bytes` for `input`. Never panics on bad input: every failure is an
@@ -129,6 +150,12 @@ impl<R: LineReader> Pipeline<R> {
                 let cell = if r < 5 { found.blue[r] } else { found.red[r - 5] };
                 for look in preprocess::SECOND_LOOKS {
                     rows[r].readings.push(self.read_cell(&image, cell, scale, look).map_err(engine_error)?);
+                }
+                if let Some(second) = self.second.as_mut() {
+                    // The neural reader takes the cell as it is (grey, light on dark, no margin):
+                    // Tesseract's upscale and white frame shrink the text it sees.
+                    let line = image::imageops::grayscale(&crop(&image, cell));
+                    rows[r].readings.push(second.read_line(&line).map_err(engine_error)?);
                 }
             }
             matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
@@ -201,16 +228,19 @@ impl<R: LineReader> Pipeline<R> {
     }
 
     fn read_cell(&mut self, image: &RgbImage, cell: Cell, scale: f64, look: Look) -> Result<Reading, EngineError> {
-        let crop = image::imageops::crop_imm(
-            image,
-            cell.x0,
-            cell.y0,
-            cell.x1.saturating_sub(cell.x0).max(1),
-            cell.y1.saturating_sub(cell.y0).max(1),
-        )
-        .to_image();
-        self.reader.read_line(&preprocess::text_line(&crop, scale, look))
+        self.reader.read_line(&preprocess::text_line(&crop(image, cell), scale, look))
     }
+}
+
+fn crop(image: &RgbImage, cell: Cell) -> RgbImage {
+    image::imageops::crop_imm(
+        image,
+        cell.x0,
+        cell.y0,
+        cell.x1.saturating_sub(cell.x0).max(1),
+        cell.y1.saturating_sub(cell.y0).max(1),
+    )
+    .to_image()
 }
 
 /// The output of a job that failed before the pipeline ran: its input was unreadable, or its

@@ -30,8 +30,10 @@ pub struct Look {
 }
 
 pub const FIRST_LOOK: Look = Look { zoom: 1.0, binarise: true };
+/// Dark on light without a threshold.
+pub const GREY_LOOK: Look = Look { zoom: 1.0, binarise: false };
 pub const SECOND_LOOKS: [Look; 3] =
-    [Look { zoom: 1.35, binarise: true }, Look { zoom: 0.7, binarise: true }, Look { zoom: 1.0, binarise: false }];
+    [Look { zoom: 1.35, binarise: true }, Look { zoom: 0.7, binarise: true }, GREY_LOOK];
 
 /// The upscale factor for a capture whose rows are `pitch` px apart.
 pub fn upscale_for(pitch: f64) -> f64 {

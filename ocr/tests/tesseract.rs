@@ -60,3 +60,41 @@ fn tesseract_reads_full_size_name_cells_in_both_languages() {
         assert!(correct >= 8, "{stem}: only {correct}/10 names read right");
     }
 }
+
+/// PP-OCR (the second reader) on the Latin names of a half-size capture, cut as the layout cuts
+/// them and given as the pipeline gives them (grey, no upscale), against Tesseract's first look
+/// on the same cells: the reason the pipeline has a second reader.
+#[test]
+fn ppocr_reads_small_latin_names_better_than_tesseract() {
+    let config = ocr::ppocr::PpOcrConfig { ppocr_rec_model: ocr::ppocr::DEFAULT_MODEL.to_owned() };
+    let mut ppocr = config.load().expect("the model (scripts/install-deps.sh installs it)").expect("switched on");
+    let mut tesseract = TesseractReader::new(ocr::LANGUAGES).expect("kor+eng data installed");
+    let fixture = labelled("es1-0006", "png");
+    let (mut by_ppocr, mut by_tesseract, mut latin) = (0, 0, 0);
+    for (name, [x0, y0, x1, y1]) in fixture.names.iter().zip(&fixture.boxes) {
+        if !name.is_ascii() {
+            continue; // the model has no Hangul
+        }
+        latin += 1;
+        let (x, y) = (x0.saturating_sub(2), y0.saturating_sub(2));
+        let crop = image::imageops::crop_imm(&fixture.image, x, y, x1 + 2 - x, y1 + 2 - y).to_image();
+        let neural = ppocr.read_line(&image::imageops::grayscale(&crop)).expect("PP-OCR reads");
+        let classic = tesseract
+            .read_line(&preprocess::text_line(&crop, preprocess::upscale_for(17.5), preprocess::FIRST_LOOK))
+            .expect("tesseract reads");
+        println!("{name:>18} → PP-OCR {:<18} Tesseract {:<18}", neural.text, classic.text);
+        by_ppocr += usize::from(normalize::plain(&neural.text) == normalize::plain(name));
+        by_tesseract += usize::from(normalize::plain(&classic.text) == normalize::plain(name));
+    }
+    println!("{} — {by_ppocr}/{latin} against Tesseract's {by_tesseract}/{latin}", ppocr.describe());
+    assert!(by_ppocr > by_tesseract, "PP-OCR {by_ppocr}/{latin} is no better than Tesseract {by_tesseract}/{latin}");
+}
+
+#[test]
+fn a_missing_ppocr_model_is_a_clear_error_and_empty_switches_it_off() {
+    let off = ocr::ppocr::PpOcrConfig { ppocr_rec_model: String::new() };
+    assert!(off.load().expect("no model needed").is_none());
+    let missing = ocr::ppocr::PpOcrConfig { ppocr_rec_model: "/nonexistent/rec.onnx".to_owned() };
+    let error = missing.load().err().expect("a missing model is an error").to_string();
+    assert!(error.contains("/nonexistent/rec.onnx") && error.contains("install-deps"), "{error}");
+}

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use ocr::engine::TesseractReader;
 use ocr::pipeline::{self, Pipeline};
 use ocr::{debug_image, download, job_input};
 use proto::{OcrErrorCode, OcrJobInput, OcrJobOutput};
@@ -43,6 +42,8 @@ struct ExtractArgs {
     /// Path-style URLs (`endpoint/bucket/key`), needed by MinIO and local servers.
     #[arg(long, env = "S3_FORCE_PATH_STYLE", default_value_t = true, action = clap::ArgAction::Set)]
     s3_force_path_style: bool,
+    #[command(flatten)]
+    ppocr: ocr::ppocr::PpOcrConfig,
 }
 
 fn main() -> ExitCode {
@@ -96,9 +97,9 @@ fn extract(args: &ExtractArgs) -> Result<(OcrJobInput, OcrJobOutput, Vec<u8>), j
     };
     let download_time = downloading.elapsed();
 
-    let reader =
-        TesseractReader::new(ocr::LANGUAGES).map_err(|e| rejected(OcrErrorCode::OcrEngineError, e.to_string()))?;
-    let mut output = Pipeline::new(reader).run(&input, &image);
+    let engine_error = |e: ocr::engine::EngineError| rejected(OcrErrorCode::OcrEngineError, e.to_string());
+    let second = args.ppocr.load().map_err(engine_error)?;
+    let mut output = Pipeline::standard(second).map_err(engine_error)?.run(&input, &image);
     if args.image.is_none() {
         pipeline::record_step(&mut output, "download", download_time);
     }
