@@ -7,7 +7,7 @@ demo:        ## run the main job end to end on the local stack
 test:        ## install and start every service the tests need, run the whole suite
 	scripts/test.sh $(ARGS)
 
-test-faults: ## 10,000 jobs on a 3-node NATS cluster under worker, node, Postgres and S3 faults (~4 min)
+test-faults: ## 10,000 jobs on a 3-node NATS cluster under worker, node, Postgres and S3 faults (~2.5 min)
 	scripts/test.sh --run-ignored only --no-capture -E 'test(ten_thousand_jobs)'
 
 check:       ## formatting and lints, as required before a commit

@@ -9,7 +9,7 @@
 //! The other 100 are real captures read by Tesseract. The 4,000 cleanup jobs each delete one real
 //! object.
 //!
-//! About 4 minutes on 2 cores, so it is not part of `make test`: run it with `make test-faults`.
+//! About 2.5 minutes on 2 cores, so it is not part of `make test`: run it with `make test-faults`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -76,9 +76,36 @@ async fn finished(js: &jetstream::Context) -> Option<usize> {
     Some(JOBS - stored)
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    KillExtractWorker,
+    KillNatsNode,
+    RestartPostgres,
+    FreezeS3,
+}
+
+impl Fault {
+    /// In order, each injected once this share of the jobs has finished.
+    const SCHEDULE: [(f64, Fault); 4] = [
+        (0.10, Fault::KillExtractWorker),
+        (0.30, Fault::KillNatsNode),
+        (0.50, Fault::RestartPostgres),
+        (0.70, Fault::FreezeS3),
+    ];
+
+    fn describe(self) -> &'static str {
+        match self {
+            Fault::KillExtractWorker => "kill -9 an extract worker",
+            Fault::KillNatsNode => "kill -9 a NATS node",
+            Fault::RestartPostgres => "restart Postgres",
+            Fault::FreezeS3 => "freeze S3 for 20 s",
+        }
+    }
+}
+
 /// One injected fault and what followed.
 struct FaultRecord {
-    fault: &'static str,
+    fault: Fault,
     at_finished: usize,
     /// Since the workers started.
     began: Duration,
@@ -140,7 +167,7 @@ fn effect(samples: &[(Duration, usize)], fault: &FaultRecord) -> (f64, f64, Dura
 }
 
 #[tokio::test]
-#[ignore = "10,000 jobs on a 3-node cluster with faults, about 4 minutes: make test-faults"]
+#[ignore = "10,000 jobs on a 3-node cluster with faults, about 2.5 minutes: make test-faults"]
 async fn ten_thousand_jobs_survive_worker_node_database_and_s3_faults() {
     let started = Instant::now();
     let nats = NatsCluster::start(3).await;
@@ -172,16 +199,11 @@ async fn ten_thousand_jobs_survive_worker_node_database_and_s3_faults() {
 
     let mut faults = Vec::new();
     let mut next_worker_number = 4;
-    for (threshold, fault) in [
-        (0.10, "kill -9 an extract worker"),
-        (0.30, "kill -9 a NATS node"),
-        (0.50, "restart Postgres"),
-        (0.70, "freeze S3 for 20 s"),
-    ] {
+    for (threshold, fault) in Fault::SCHEDULE {
         let at_finished = wait_for_finished(&js, (JOBS as f64 * threshold) as usize).await;
         let began = Instant::now();
         match fault {
-            "kill -9 an extract worker" => {
+            Fault::KillExtractWorker => {
                 let victim = workers.iter().position(|w| w.binary == "extract-worker").expect("an extract worker");
                 let mut victim = workers.remove(victim);
                 testkit::signal(&victim.child, "KILL");
@@ -191,17 +213,17 @@ async fn ten_thousand_jobs_survive_worker_node_database_and_s3_faults() {
                 workers.push(stack.start_worker("extract-worker", next_worker_number).await);
                 next_worker_number += 1;
             }
-            "kill -9 a NATS node" => {
+            Fault::KillNatsNode => {
                 stack.nats.kill(0);
                 let down_for = Duration::from_secs(15);
                 tokio::time::sleep(down_for).await; // the fault's duration, not a wait for a condition
                 stack.nats.restart(0);
             }
-            "restart Postgres" => {
+            Fault::RestartPostgres => {
                 stack.postgres.stop();
                 stack.postgres.resume();
             }
-            _ => {
+            Fault::FreezeS3 => {
                 stack.s3.pause();
                 tokio::time::sleep(S3_OUTAGE).await; // the fault's duration
                 stack.s3.unpause();
@@ -263,7 +285,7 @@ async fn ten_thousand_jobs_survive_worker_node_database_and_s3_faults() {
             recovered.map_or("not within the run".to_owned(), |d| format!("{:.1} s after it ended", d.as_secs_f64()));
         println!(
             "| {} | {} jobs | {:.1} s | {before:.0} → {during:.0} | {:.1} s | {recovered} |",
-            f.fault,
+            f.fault.describe(),
             f.at_finished,
             f.lasted.as_secs_f64(),
             stall.as_secs_f64()
