@@ -14,6 +14,12 @@
 //!    reading: a guest whose name is one edit from a friend's scores 92–96, as high as a
 //!    misread friend, and only the match's roster can tell the two apart — so outside it, no
 //!    guessing. Everything else stays unmatched (guests, unreadable rows).
+//! 4. The last seats ([`fill_last_seats`]), once team A's side is known: on a table whose team
+//!    the match lists in full (five friends, so no guest sat there), the rows still unmatched and
+//!    the team's players still unseated are as many; one row and one player left are paired when
+//!    the reading still resembles the name (at least [`LAST_SEAT_FLOOR`]); with more, the best
+//!    pairing among them is kept where it also beats each row's other choices by a wide margin.
+//!    The roster decides, the text confirms.
 
 use pathfinding::prelude::{Matrix, kuhn_munkres};
 use proto::{FriendEntry, MatchMethod, MatchTeams, OcrOptions, Side};
@@ -36,6 +42,9 @@ const PLAYER_BONUS: f64 = 8.0;
 /// Least score for a friend outside the match: the reading equals one of their names (up to
 /// look-alike folding, which costs 0.5).
 const EXACT: f64 = 99.5;
+/// Least score for the last unmatched row of a table against the last unmatched player of its
+/// team: a reading that shares at least half its letters, not an empty or garbage one.
+pub const LAST_SEAT_FLOOR: f64 = 50.0;
 
 /// Which team of the match a friend is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,29 +159,27 @@ fn best_score(parsed: &[(String, String, String, String)], candidate: &Candidate
     best
 }
 
+/// Per reading of a row: (plain name, folded name, plain full id, folded full id).
+fn parse_readings(row: &Row) -> Vec<(String, String, String, String)> {
+    row.readings
+        .iter()
+        .map(|reading| {
+            let name = riot_id::parse(&reading.text);
+            let full = name.tag_line.as_ref().map(|tag| format!("{}#{tag}", name.game_name)).unwrap_or_default();
+            (
+                normalize::plain(&name.game_name),
+                normalize::folded(&name.game_name),
+                normalize::plain(&full),
+                normalize::folded(&full),
+            )
+        })
+        .collect()
+}
+
 /// Match every row; see the module documentation for the rules.
 pub fn match_rows(rows: &[Row], dictionary: &[FriendEntry], teams: &MatchTeams, options: &OcrOptions) -> Vec<RowMatch> {
     let candidates = candidates(dictionary, teams);
-    // Per row: (plain name, folded name, plain full id, folded full id) of each reading.
-    let parsed: Vec<Vec<(String, String, String, String)>> = rows
-        .iter()
-        .map(|row| {
-            row.readings
-                .iter()
-                .map(|reading| {
-                    let name = riot_id::parse(&reading.text);
-                    let full =
-                        name.tag_line.as_ref().map(|tag| format!("{}#{tag}", name.game_name)).unwrap_or_default();
-                    (
-                        normalize::plain(&name.game_name),
-                        normalize::folded(&name.game_name),
-                        normalize::plain(&full),
-                        normalize::folded(&full),
-                    )
-                })
-                .collect()
-        })
-        .collect();
+    let parsed: Vec<Vec<(String, String, String, String)>> = rows.iter().map(parse_readings).collect();
     let scores: Vec<Vec<Option<Score>>> =
         parsed.iter().map(|parsed| candidates.iter().map(|c| best_score(parsed, c)).collect()).collect();
 
@@ -219,6 +226,69 @@ pub fn match_rows(rows: &[Row], dictionary: &[FriendEntry], teams: &MatchTeams, 
             }
         })
         .collect()
+}
+
+/// Rule 4 of the module documentation: with team A at `team_a_side`, pair each table's last
+/// unmatched row with its team's last unmatched player. `rows` and `matches` are in the same
+/// order, as [`match_rows`] returns them.
+pub fn fill_last_seats(
+    rows: &[Row],
+    matches: &mut [RowMatch],
+    dictionary: &[FriendEntry],
+    teams: &MatchTeams,
+    team_a_side: Side,
+) {
+    let candidates = candidates(dictionary, teams);
+    for (table, team) in [(Side::Blue, Team::A), (Side::Red, Team::B)] {
+        let team = if team_a_side == Side::Blue { team } else { other(team) };
+        let roster: Vec<&Candidate> = candidates.iter().filter(|c| c.team == Some(team)).collect();
+        let listed = match team {
+            Team::A => teams.team_a.friend_ids().len(),
+            Team::B => teams.team_b.friend_ids().len(),
+        };
+        let on_table: Vec<usize> = (0..matches.len()).filter(|&r| matches[r].side == table).collect();
+        // A full roster, five rows, every matched row one of this team's players.
+        if listed != 5
+            || roster.len() != 5
+            || on_table.len() != 5
+            || on_table.iter().any(|&r| matches[r].friend_id.is_some() && matches[r].team != Some(team))
+        {
+            continue;
+        }
+        let empty: Vec<usize> = on_table.iter().copied().filter(|&r| matches[r].friend_id.is_none()).collect();
+        let seated = |c: &&&Candidate| matches.iter().any(|m| m.friend_id == Some(c.friend_id));
+        let left: Vec<&&Candidate> = roster.iter().filter(|c| !seated(c)).collect();
+        if empty.is_empty() || empty.len() != left.len() {
+            continue;
+        }
+        let parsed: Vec<_> = empty.iter().map(|&r| parse_readings(&rows[r])).collect();
+        let scores: Vec<Vec<Option<Score>>> =
+            parsed.iter().map(|parsed| left.iter().map(|player| best_score(parsed, player)).collect()).collect();
+        let value = |i: usize, j: usize| scores[i][j].map_or(0.0, |s| s.value);
+        let weights = Matrix::from_fn(empty.len(), left.len(), |(i, j)| (value(i, j) * 100.0).round() as i64);
+        let (_, pairing) = kuhn_munkres(&weights);
+        for (i, &j) in pairing.iter().enumerate() {
+            let Some(score) = scores[i][j] else { continue };
+            let clear = (0..left.len()).filter(|&k| k != j).all(|k| score.value - value(i, k) >= RELAXED_MARGIN);
+            if score.value < LAST_SEAT_FLOOR || !clear {
+                continue;
+            }
+            let r = empty[i];
+            let row = &mut matches[r];
+            row.friend_id = Some(left[j].friend_id);
+            row.team = Some(team);
+            row.score = round1(score.value);
+            row.method = Some(score.method);
+            row.raw = rows[r].readings.get(score.reading).map(|reading| reading.text.clone()).unwrap_or_default();
+        }
+    }
+}
+
+fn other(team: Team) -> Team {
+    match team {
+        Team::A => Team::B,
+        Team::B => Team::A,
+    }
 }
 
 fn accept(score: Score, runner_up: f64, is_player: bool, options: &OcrOptions) -> bool {

@@ -161,8 +161,12 @@ impl<R: LineReader> Pipeline<R> {
             matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
         }
         timings.step("matching");
+        let (mut team_a_side, mut side_confidence) = team_side::decide(matching::side_evidence(&matches));
+        if let Some(side) = team_a_side {
+            matching::fill_last_seats(&rows, &mut matches, &input.friend_dictionary, &input.teams, side);
+            (team_a_side, side_confidence) = team_side::decide(matching::side_evidence(&matches));
+        }
         let evidence = matching::side_evidence(&matches);
-        let (team_a_side, side_confidence) = team_side::decide(evidence);
 
         let parsed = |side: Side| -> Vec<ParsedRow> {
             rows.iter()

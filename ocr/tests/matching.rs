@@ -1,7 +1,7 @@
 //! The matcher on the cases the real screen produces: Hangul, look-alikes, spaces, aliases,
 //! guests, decoys one edit away, and half-size misreads.
 
-use ocr::matching::{Reading, Row, RowMatch, Team, match_rows, side_evidence};
+use ocr::matching::{Reading, Row, RowMatch, Team, fill_last_seats, match_rows, side_evidence};
 use ocr::team_side;
 use proto::{FriendEntry, MatchMethod, MatchTeams, OcrOptions, RiotId, Side};
 use uuid::Uuid;
@@ -139,4 +139,75 @@ fn rows_decide_team_a_side() {
     let (side, confidence) = team_side::decide(evidence);
     assert_eq!(side, Some(Side::Red));
     assert!(confidence > 0.99);
+}
+
+/// Two full teams with distinct names, team A on the upper (blue) table, and the board's rows as
+/// `blue` and `red` read them; returns the matches after the last-seat rule.
+fn board_with_last_seats(
+    blue: &[&str],
+    red: &[&str],
+    team_a_listed: usize,
+) -> (Vec<RowMatch>, Vec<Friend>, Vec<Friend>) {
+    let a: Vec<Friend> = ["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "SupportMe"]
+        .iter()
+        .map(|name| friend(&format!("{name}#KR1"), &[]))
+        .collect();
+    let b: Vec<Friend> = ["Dragonfly", "Nightowl", "Sunflower", "Waterfall", "Moonlight"]
+        .iter()
+        .map(|name| friend(&format!("{name}#KR1"), &[]))
+        .collect();
+    let mut screen = rows(Side::Blue, blue);
+    screen.extend(rows(Side::Red, red));
+    let all: Vec<&Friend> = a.iter().chain(&b).collect();
+    let teams = MatchTeams {
+        team_a: a.iter().take(team_a_listed).map(|f| f.id).collect::<Vec<_>>().try_into().unwrap(),
+        team_b: b.iter().map(|f| f.id).collect::<Vec<_>>().try_into().unwrap(),
+    };
+    let entries: Vec<FriendEntry> = all.iter().map(|f| f.entry.clone()).collect();
+    let mut matches = match_rows(&screen, &entries, &teams, &OcrOptions::default());
+    fill_last_seats(&screen, &mut matches, &entries, &teams, Side::Blue);
+    (matches, a, b)
+}
+
+#[test]
+fn the_last_row_of_a_full_team_takes_its_last_player_when_the_text_agrees() {
+    // "SxpxoxtMx" scores 56 against "SupportMe", far under every cut-off, but four of team A are
+    // seated and the fifth row still resembles the fifth player.
+    let (matches, a, _) = board_with_last_seats(
+        &["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "SxpxoxtMx"],
+        &["Dragonfly", "Nightowl", "Sunflower", "Waterfall", "Moonlight"],
+        5,
+    );
+    assert_eq!(matches[4].friend_id, Some(a[4].id), "{:?}", matches[4]);
+    assert_eq!(matches[4].team, Some(Team::A));
+    assert!(matches[4].score >= ocr::matching::LAST_SEAT_FLOOR && matches[4].score < 70.0, "{:?}", matches[4]);
+}
+
+#[test]
+fn two_empty_seats_are_paired_only_where_the_text_tells_them_apart() {
+    let (matches, _, b) = board_with_last_seats(
+        &["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "SupportMe"],
+        &["Dragonfly", "Nightowl", "Sxnxlxwxr", "Wxtxrxxll", "Moonlight"],
+        5,
+    );
+    // Each scores 56 against its own name and 22 against the other one.
+    assert_eq!((matches[7].friend_id, matches[8].friend_id), (Some(b[2].id), Some(b[3].id)), "{matches:#?}");
+}
+
+#[test]
+fn no_last_seat_without_a_full_roster_or_a_resembling_reading() {
+    // Team A lists four friends (not SupportMe): the fifth seat may be a guest's.
+    let (matches, _, _) = board_with_last_seats(
+        &["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "SxpxoxtMx"],
+        &["Dragonfly", "Nightowl", "Sunflower", "Waterfall", "Moonlight"],
+        4,
+    );
+    assert_eq!(matches[4].friend_id, None, "{:?}", matches[4]);
+    // A full roster, but the last row reads nothing like the last player.
+    let (matches, _, _) = board_with_last_seats(
+        &["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "@@@"],
+        &["Dragonfly", "Nightowl", "Sunflower", "Waterfall", "Moonlight"],
+        5,
+    );
+    assert_eq!(matches[4].friend_id, None, "{:?}", matches[4]);
 }
