@@ -316,7 +316,7 @@ async fn ten_thousand_jobs_survive_worker_node_database_and_s3_faults() {
 /// One seeded match with 6,000 screenshot attachments: the first `REAL_CAPTURES` uploaded (a real
 /// capture), the rest never uploaded (the stand-ins). Returns the jobs and the real attachments.
 async fn seed_extract(stack: &Stack) -> (Vec<ExtractJob>, Vec<Uuid>) {
-    let fixture = testkit::repo_root().join("ocr/tests/fixtures/es1-0002");
+    let fixture = testkit::endscreen::fixture("es1-0002");
     let input = testkit::endscreen::fixture_input(&fixture.with_extension("json"));
     let first_key = "attachments/real/0.jpg";
     let seeded = testkit::endscreen::seed(&stack.pool, &input, first_key).await.expect("seed the match");

@@ -85,12 +85,6 @@ async fn login_url(db: &TestDatabase, role: &str) -> String {
     options.username(role).to_url_lossy().to_string()
 }
 
-async fn migrated_database() -> TestDatabase {
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.expect("migrate as the migration role");
-    db
-}
-
 /// Start `binary` as NATS user `user` with `DATABASE_URL` = `database_url` and no right to migrate.
 async fn start_as(binary: &str, user: &str, nats: &NatsServer, database_url: &str, bucket: &TestBucket) -> Child {
     let mut command = Command::new(testkit::binary(binary));
@@ -115,7 +109,7 @@ async fn scalar(pool: &PgPool, sql: &str) -> String {
 #[tokio::test]
 async fn every_service_does_its_job_as_its_own_user_and_role() {
     let nats = NatsServer::start_with_auth().await;
-    let db = migrated_database().await;
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     let bucket = TestBucket::create().await;
 
     let _cleanup =
@@ -134,7 +128,7 @@ async fn every_service_does_its_job_as_its_own_user_and_role() {
     wait_until("the objects to be deleted", Duration::from_secs(30), || async { bucket.keys().await.is_empty() }).await;
 
     // extract: a screenshot that is not in S3 fails for good, which writes FAILED and a dead letter.
-    let input = testkit::endscreen::fixture_input(&testkit::repo_root().join("ocr/tests/fixtures/es1-0002.json"));
+    let input = testkit::endscreen::fixture_input(&testkit::endscreen::fixture("es1-0002.json"));
     let seeded = testkit::endscreen::seed(&db.pool, &input, "attachments/missing.png").await.expect("seed");
     let job = ExtractJob { attachment_id: seeded.attachment_id, match_id: seeded.match_id };
     api.publish(&job, "extract-1").await.expect("api publishes extract");
@@ -172,7 +166,7 @@ async fn every_service_does_its_job_as_its_own_user_and_role() {
 
 #[tokio::test]
 async fn service_roles_cannot_reach_beyond_their_tables() {
-    let db = migrated_database().await;
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     let as_role = |role: &'static str| {
         let db = &db;
         async move { PgPool::connect(&login_url(db, role).await).await.expect("log in as the service role") }

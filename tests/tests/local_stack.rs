@@ -54,8 +54,7 @@ async fn migrations_apply_once_from_concurrent_replicas_and_give_the_schema() {
 
 #[tokio::test]
 async fn schema_rejects_what_the_app_must_never_store() {
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.unwrap();
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     let bad_status =
         sqlx::query("INSERT INTO session (id, status, starts_at) VALUES (gen_random_uuid(), 'PLAYING', now())")
             .execute(&db.pool)

@@ -3,7 +3,6 @@
 //! the publisher started. Both connect as their own NATS users (`api`, `extract-worker`), so the
 //! shipped permissions are enough for the real API client.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -11,19 +10,14 @@ use testkit::{NatsServer, TestBucket, TestDatabase};
 use tokio::process::Command;
 use worker_runtime::database::MIGRATOR;
 
-fn repo(path: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
 #[tokio::test]
 async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
     let nats = NatsServer::start_with_auth().await;
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.unwrap();
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     let bucket = TestBucket::create().await;
     let key = "attachments/m1/scoreboard.jpg";
-    bucket.put(key, std::fs::read(repo("ocr/tests/fixtures/es1-0002.jpg")).unwrap()).await;
-    let input = testkit::endscreen::fixture_input(&repo("ocr/tests/fixtures/es1-0002.json"));
+    bucket.put(key, std::fs::read(testkit::endscreen::fixture("es1-0002.jpg")).unwrap()).await;
+    let input = testkit::endscreen::fixture_input(&testkit::endscreen::fixture("es1-0002.json"));
     let seeded = testkit::endscreen::seed(&db.pool, &input, key).await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
@@ -46,7 +40,7 @@ async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
         let (api_env, match_id) = (nats.env_for("api"), seeded.match_id.to_string());
         async move {
             Command::new("node")
-                .arg(repo("examples/node-publish/publish-extract.mjs"))
+                .arg(testkit::repo_root().join("examples/node-publish/publish-extract.mjs"))
                 .args([attachment, match_id])
                 .envs(api_env)
                 .output()

@@ -4,7 +4,6 @@
 //! on a bucket that does not exist yet; the test creates it and the retry succeeds.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -17,21 +16,16 @@ const SPAN_KIND_PRODUCER: i64 = 4;
 const SPAN_KIND_CONSUMER: i64 = 5;
 const STATUS_ERROR: i64 = 2;
 
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ocr/tests/fixtures").join(name)
-}
-
 #[tokio::test]
 async fn a_retried_extract_job_is_one_trace_from_publish_to_the_database() {
     let collector = OtlpCollector::start().await;
     let nats = NatsServer::start().await;
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.unwrap();
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     // The worker's bucket does not exist yet: the first download fails (retryable).
     let storage = TestBucket::create().await;
     let late_bucket = format!("late-{}", uuid::Uuid::new_v4().simple());
     let key = "attachments/m1/scoreboard.jpg";
-    let input = testkit::endscreen::fixture_input(&fixture("es1-0002.json"));
+    let input = testkit::endscreen::fixture_input(&testkit::endscreen::fixture("es1-0002.json"));
     let seeded = testkit::endscreen::seed(&db.pool, &input, key).await.unwrap();
 
     let mut command = Command::new(testkit::binary("extract-worker"));
@@ -66,7 +60,7 @@ async fn a_retried_extract_job_is_one_trace_from_publish_to_the_database() {
     })
     .await;
     storage.client.create_bucket().bucket(&late_bucket).send().await.unwrap();
-    let image = std::fs::read(fixture("es1-0002.jpg")).unwrap();
+    let image = std::fs::read(testkit::endscreen::fixture("es1-0002.jpg")).unwrap();
     storage.client.put_object().bucket(&late_bucket).key(key).body(image.into()).send().await.unwrap();
     testkit::endscreen::wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
     // SIGTERM: the worker flushes its spans before it exits.
@@ -151,8 +145,7 @@ async fn publish_traced(binary: &str, args: &[&str], env: &[(&str, String)]) -> 
 async fn a_cleanup_and_an_auto_done_tick_are_traced_to_their_s3_and_database_work() {
     let collector = OtlpCollector::start().await;
     let nats = NatsServer::start().await;
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.unwrap();
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     let bucket = TestBucket::create().await;
     bucket.put("attachments/old/1.png", b"x".to_vec()).await;
     sqlx::query("INSERT INTO session (id, status, starts_at) VALUES ($1, 'CONFIRMED', now() - interval '4 days')")

@@ -15,8 +15,7 @@ use worker_runtime::shutdown::Shutdown;
 use worker_runtime::worker::{self, WorkerSettings};
 
 async fn database() -> PgPool {
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.expect("migrations");
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     db.pool
 }
 

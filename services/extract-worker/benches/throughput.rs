@@ -9,7 +9,6 @@
 //! release `extract-worker` binary with `OMP_THREAD_LIMIT=1` and `LOG_FORMAT=json`, and the split
 //! comes from their `lol_endscreen_extract: completed` lines.
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -20,10 +19,6 @@ use worker_runtime::database::MIGRATOR;
 use worker_runtime::publish::Publisher;
 
 const FIXTURES: [&str; 4] = ["es1-0002.jpg", "es1-0006.png", "es1-0010.png", "es1-0015.jpg"];
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ocr/tests/fixtures").join(name)
-}
 
 struct Run {
     processes: usize,
@@ -48,8 +43,7 @@ async fn main() {
 
 async fn measure(run: &Run, jobs: usize) {
     let nats = NatsServer::start().await;
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.expect("migrate");
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     let bucket = TestBucket::create().await;
     let logs = tempfile::tempdir().expect("a log directory");
 
@@ -58,8 +52,8 @@ async fn measure(run: &Run, jobs: usize) {
         let name = FIXTURES[n % FIXTURES.len()];
         let stem = name.split('.').next().expect("a file stem");
         let key = format!("attachments/bench/{n:04}-{name}");
-        bucket.put(&key, std::fs::read(fixture(name)).expect("fixture")).await;
-        let input = testkit::endscreen::fixture_input(&fixture(&format!("{stem}.json")));
+        bucket.put(&key, std::fs::read(testkit::endscreen::fixture(name)).expect("fixture")).await;
+        let input = testkit::endscreen::fixture_input(&testkit::endscreen::fixture(&format!("{stem}.json")));
         seeded.push(testkit::endscreen::seed(&db.pool, &input, &key).await.expect("seed"));
     }
 

@@ -42,8 +42,7 @@ async fn friend(pool: &PgPool, name: &str, riot_id: Option<(&str, &str)>, alias:
 }
 
 async fn seed() -> Seeded {
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.unwrap();
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     let pool = db.pool;
     let outsider = friend(&pool, "Decoy", Some(("Faker2", "KR1")), None).await;
     let mut team_a = Vec::new();

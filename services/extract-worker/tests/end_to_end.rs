@@ -2,7 +2,7 @@
 //! Tesseract. Each test seeds a match from a committed fixture's job input, uploads the
 //! screenshot, publishes `extract` as the API would, and reads `extraction_result`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -17,12 +17,8 @@ use worker_runtime::publish::Publisher;
 
 const FIXTURE: &str = "es1-0002";
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ocr/tests/fixtures").join(name)
-}
-
 fn screenshot() -> Vec<u8> {
-    std::fs::read(fixture(&format!("{FIXTURE}.jpg"))).expect("fixture screenshot")
+    std::fs::read(endscreen::fixture(&format!("{FIXTURE}.jpg"))).expect("fixture screenshot")
 }
 
 struct Worker {
@@ -92,7 +88,7 @@ impl Worker {
 
 /// A match from the fixture's job input, its screenshot at `key` (uploaded when `image` is set).
 async fn seed(pool: &PgPool, bucket: &TestBucket, key: &str, image: Option<Vec<u8>>) -> SeededMatch {
-    let input = endscreen::fixture_input(&fixture(&format!("{FIXTURE}.json")));
+    let input = endscreen::fixture_input(&endscreen::fixture(&format!("{FIXTURE}.json")));
     if let Some(image) = image {
         bucket.put(key, image).await;
     }

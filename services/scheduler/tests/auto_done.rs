@@ -7,8 +7,7 @@ use uuid::Uuid;
 use worker_runtime::database::MIGRATOR;
 
 async fn database() -> PgPool {
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.expect("migrations");
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     db.pool
 }
 

@@ -18,8 +18,7 @@ struct Stack {
 
 async fn stack_with_due_sessions(due: usize) -> Stack {
     let nats = NatsServer::start().await;
-    let db = TestDatabase::create().await;
-    MIGRATOR.run(&db.pool).await.unwrap();
+    let db = TestDatabase::migrated(&MIGRATOR).await;
     for _ in 0..due {
         sqlx::query("INSERT INTO session (id, status, starts_at) VALUES (gen_random_uuid(), 'CONFIRMED', now() - interval '5 days')")
             .execute(&db.pool)

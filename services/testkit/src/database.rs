@@ -23,4 +23,11 @@ impl TestDatabase {
             PgPoolOptions::new().max_connections(10).connect_with(options).await.expect("connect to the test database");
         TestDatabase { name, url, pool }
     }
+
+    /// A new database with `migrator`'s migrations applied (as the migration role).
+    pub async fn migrated(migrator: &sqlx::migrate::Migrator) -> TestDatabase {
+        let db = TestDatabase::create().await;
+        migrator.run(&db.pool).await.expect("apply the migrations");
+        db
+    }
 }

@@ -14,6 +14,11 @@ pub struct SeededMatch {
     pub match_id: Uuid,
 }
 
+/// A committed capture or its label under `ocr/tests/fixtures/` (`es1-0002.jpg`, `es1-0002.json`).
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    crate::repo_root().join("ocr/tests/fixtures").join(name)
+}
+
 /// Read the `input` of a labelled capture's JSON (`ocr/tests/fixtures/*.json`,
 /// `../shared/endscreens/public/*.json`).
 pub fn fixture_input(path: &std::path::Path) -> OcrJobInput {

@@ -210,7 +210,11 @@ impl NatsCluster {
 
     /// Every node's URL, comma-separated (`NATS_URL` for a cluster).
     pub fn urls(&self) -> String {
-        self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.client_port)).collect::<Vec<_>>().join(",")
+        self.url_list().join(",")
+    }
+
+    fn url_list(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.client_port)).collect()
     }
 
     pub fn node_name(&self, node: usize) -> &str {
@@ -218,8 +222,7 @@ impl NatsCluster {
     }
 
     pub async fn client(&self) -> async_nats::Client {
-        let urls: Vec<String> = self.urls().split(',').map(str::to_owned).collect();
-        async_nats::ConnectOptions::new().connect(urls).await.expect("connect to the cluster")
+        async_nats::ConnectOptions::new().connect(self.url_list()).await.expect("connect to the cluster")
     }
 
     /// SIGKILL one node: no goodbye to its peers or clients.
