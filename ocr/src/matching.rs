@@ -238,7 +238,10 @@ pub fn fill_last_seats(
     teams: &MatchTeams,
     team_a_side: Side,
 ) {
-    let candidates = candidates(dictionary, teams);
+    // Only the match's players can take a last seat: normalise their names, not the dictionary's.
+    let listed = |id: &Uuid| teams.team_a.friend_ids().contains(id) || teams.team_b.friend_ids().contains(id);
+    let players: Vec<FriendEntry> = dictionary.iter().filter(|entry| listed(&entry.friend_id)).cloned().collect();
+    let candidates = candidates(&players, teams);
     for (table, team) in [(Side::Blue, Team::A), (Side::Red, Team::B)] {
         let team = if team_a_side == Side::Blue { team } else { other(team) };
         let roster: Vec<&Candidate> = candidates.iter().filter(|c| c.team == Some(team)).collect();
