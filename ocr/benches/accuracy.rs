@@ -65,10 +65,11 @@ fn main() {
 
     let started = Instant::now();
     // As deployed: Tesseract, and PP-OCR for unmatched rows (`PPOCR_REC_MODEL=` measures Tesseract alone).
-    let second = ocr::ppocr::PpOcrConfig {
-        ppocr_rec_model: std::env::var("PPOCR_REC_MODEL").unwrap_or_else(|_| ocr::ppocr::DEFAULT_MODEL.to_owned()),
-    };
-    let mut pipeline = Pipeline::standard(second.load().expect("PP-OCR model")).expect("tesseract with kor+eng");
+    let mut models = ocr::ppocr::PpOcrConfig::default();
+    if let Ok(rec) = std::env::var("PPOCR_REC_MODEL") {
+        models.ppocr_rec_model = rec;
+    }
+    let mut pipeline = Pipeline::standard(models.load().expect("PP-OCR models")).expect("tesseract with kor+eng");
     println!("engine ready in {:.0} ms", started.elapsed().as_secs_f64() * 1000.0);
 
     let mut all = Tally::default();
@@ -120,7 +121,9 @@ fn main() {
     println!("peak memory of this process (one engine, VmHWM): {}", peak_memory());
     cold_start(&labels[0]);
     println!("\nnames read exactly (first look, before matching): {}", name_line(&names_read));
-    pp_ocr(&labels);
+    if std::env::var_os("BENCH_NO_PPOCR").is_none() {
+        pp_ocr(&labels);
+    }
 }
 
 /// How many of the capture's ten labelled names are among `texts`, compared as the matcher

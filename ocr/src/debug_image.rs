@@ -13,7 +13,7 @@ use imageproc::rect::Rect;
 use proto::{MatchMethod, OcrJobInput, OcrJobOutput, Side};
 use uuid::Uuid;
 
-use crate::layout::{self, Cell};
+use crate::layout::{Cell, Layout};
 
 const TITLE: Rgb<u8> = Rgb([255, 215, 0]);
 const BLUE: Rgb<u8> = Rgb([64, 200, 255]);
@@ -23,8 +23,9 @@ const UNMATCHED: Rgb<u8> = Rgb([255, 160, 60]);
 const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
 const BACKDROP: Rgb<u8> = Rgb([0, 0, 0]);
 
-/// Draw the reading of `image` on a copy of it.
-pub fn render(image: &RgbImage, input: &OcrJobInput, output: &OcrJobOutput) -> RgbImage {
+/// Draw the reading of `image` on a copy of it, with the layout the pipeline read it by (none
+/// when it failed before finding one).
+pub fn render(image: &RgbImage, input: &OcrJobInput, output: &OcrJobOutput, found: Option<&Layout>) -> RgbImage {
     let mut canvas = image.clone();
     let reading = match output {
         OcrJobOutput::Done(reading) => reading,
@@ -34,20 +35,27 @@ pub fn render(image: &RgbImage, input: &OcrJobInput, output: &OcrJobOutput) -> R
             return canvas;
         }
     };
-    // The layout is found again rather than carried in the output: it is cheap, deterministic,
-    // and keeps pixel coordinates out of the contract.
-    let Ok(found) = layout::find(image) else {
+    let Some(found) = found else {
         label(&mut canvas, 4, 4, "layout not found", UNMATCHED);
         return canvas;
     };
     let title = reading.ocr.winner_text_candidates.first().map(|c| c.text.as_str()).unwrap_or("");
-    frame(&mut canvas, found.title, TITLE);
+    // Without a title in the capture, the notes go above the first table.
+    let notes = found.title.unwrap_or(Cell {
+        x0: found.blue[0].x0,
+        y0: found.blue[0].y0.saturating_sub(40),
+        x1: found.blue[0].x1,
+        y1: found.blue[0].y0.saturating_sub(30),
+    });
+    if let Some(cell) = found.title {
+        frame(&mut canvas, cell, TITLE);
+    }
     let winner = format!(
         "title {title:?} -> winner {} ({:.2})",
         side_name(reading.winner_side),
         reading.confidence.winner.get()
     );
-    label(&mut canvas, found.title.x0, found.title.y1 + 2, &winner, TITLE);
+    label(&mut canvas, notes.x0, notes.y1 + 2, &winner, TITLE);
 
     let evidence = &reading.team_a_side_evidence;
     let team_a = format!(
@@ -59,7 +67,7 @@ pub fn render(image: &RgbImage, input: &OcrJobInput, output: &OcrJobOutput) -> R
         evidence.count_b_blue.get(),
         evidence.count_b_red.get()
     );
-    label(&mut canvas, found.title.x0, found.title.y1 + 14, &team_a, WHITE);
+    label(&mut canvas, notes.x0, notes.y1 + 14, &team_a, WHITE);
 
     for (side, cells, colour) in [(Side::Blue, &found.blue, BLUE), (Side::Red, &found.red, RED)] {
         for (row, cell) in cells.iter().enumerate() {

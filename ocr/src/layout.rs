@@ -1,18 +1,45 @@
-//! Finding the ten name cells by the strongest pattern on the screen: the item grid.
+//! Finding the ten name cells and the title from the text boxes of [`crate::detect`].
 //!
-//! Every row of both tables shows seven item squares (and a trinket) in vivid colours, so the
-//! colourful pixels of the left two thirds of the capture form ten horizontal bands at a regular
-//! pitch, split five and five by the TEAM 2 header. The bands give the rows; the grid's left
-//! edge, the end of the name cells. Names start `NAME_SPAN` pitches to the left of it (past the
-//! portrait), which holds at every capture size because the whole table scales together.
+//! What every scoreboard capture shows, whatever its size, crop or client language:
+//! 1. **Ten rows at one pitch, five and five.** Each row's texts (level, name, K/D/A, CS, gold)
+//!    line up in columns, so some column of left-aligned boxes holds a box on (nearly) every
+//!    row, and the two tables' rows are split by a gap of about 2.15 pitches (the second table's
+//!    header sits in it). Every candidate column is fitted to that pattern.
+//! 2. **The team headers.** A fit is the scoreboard only if, about 1.08 pitches above the first
+//!    row of each table, there is the header label: `TEAM 1` / `1번 팀` drawn in blue above the
+//!    first table, `TEAM 2` / `2번 팀` in red above the second. Telling the header line from a
+//!    row by its colour keeps a fit from slipping one line up (header and rows are almost
+//!    evenly spaced), and rejects lists elsewhere on the screen (the social panel).
+//! 3. **The name column** starts about 3.3 pitches right of the header label's left edge (rune,
+//!    spells, level and portrait come first): measured 3.25–3.3 on real captures of all three
+//!    sources and on the synthetic set. The row's own boxes there give each cell's extent, which
+//!    stops before the item icons (Tesseract reads icons as junk letters).
+//! 4. **The title** (`VICTORY` / `DEFEAT` / `승리` / `패배`) is the tallest text 3.2–5 pitches
+//!    above the first header, starting right of the mode icon. A crop without it has no title
+//!    cell, and the winner is then unknown.
+//!
+//! Item icons are not needed: a capture whose item art, colours or spacing differ from the
+//! client measured here still has these texts.
 
 use image::RgbImage;
 
-/// Distance from just before a name to the first item square, in row pitches (names start
-/// 153 px left of the items at a 35 px pitch; the portrait ring ends 11 px before the name).
-const NAME_SPAN: f64 = 4.6;
+use crate::detect::TextBox;
 
-/// A row's name cell, in image pixels.
+/// Least rows of the ten that a column must hold to be fitted.
+const LEAST_ROWS: usize = 8;
+/// How far a box's centre may sit from its row's line, in pitches.
+const ROW_TOLERANCE: f64 = 0.2;
+/// The gap between the tables' rows (row 4 to row 5), in pitches: about 2.15 on every capture.
+const TABLE_GAP: (f64, f64) = (1.6, 3.0);
+const TYPICAL_TABLE_GAP: f64 = 2.15;
+/// From a header line down to its table's first row, in pitches.
+const HEADER_ABOVE_ROW: f64 = 1.08;
+/// From the header label's left edge to the names, in pitches.
+const NAMES_RIGHT_OF_HEADER: f64 = 3.3;
+/// The name column ends here at the latest (the first item icon is 4.4–5.2 pitches on).
+const NAME_COLUMN_WIDTH: f64 = 5.0;
+
+/// A rectangle of the capture, in pixels (`x1`, `y1` exclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cell {
     pub x0: u32,
@@ -24,10 +51,8 @@ pub struct Cell {
 /// The two tables' rows, top to bottom.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
-    /// Where the title (VICTORY / DEFEAT / 승리 / 패배) is: 4.6 to 5.2 pitches above the first
-    /// row, starting about 1.5 pitches left of the names (between the mode icon and the tabs;
-    /// the grey subtitle starts 4.5 pitches up and is left out).
-    pub title: Cell,
+    /// The title word, when the capture shows it.
+    pub title: Option<Cell>,
     pub blue: Vec<Cell>,
     pub red: Vec<Cell>,
     /// Distance between row centres, px.
@@ -38,101 +63,199 @@ pub struct Layout {
 #[error("not a scoreboard: {0}")]
 pub struct NotAScoreboard(pub String);
 
-fn is_colourful([r, g, b]: [u8; 3]) -> bool {
-    let max = r.max(g).max(b);
-    let min = r.min(g).min(b);
-    max > 80 && max - min > 60
+/// Ten rows found in one column of boxes.
+#[derive(Debug, Clone, Copy)]
+struct Fit {
+    rows_seen: usize,
+    pitch: f64,
+    /// Row centres, the first table's five then the second's.
+    centres: [f64; 10],
 }
 
-/// Runs of `true` in `on`, joining runs separated by at most `bridge` falses.
-fn runs(on: &[bool], bridge: usize) -> Vec<(usize, usize)> {
-    let mut found: Vec<(usize, usize)> = Vec::new();
-    for (i, &hit) in on.iter().enumerate() {
-        if !hit {
-            continue;
-        }
-        match found.last_mut() {
-            Some((_, end)) if i <= *end + bridge + 1 => *end = i,
-            _ => found.push((i, i)),
+pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboard> {
+    if boxes.len() < LEAST_ROWS {
+        return Err(NotAScoreboard(format!("{} texts found, too few for two tables of five", boxes.len())));
+    }
+    let fits: Vec<Fit> = boxes.iter().filter_map(|b| fit(&column_of(b, boxes))).collect();
+    if fits.is_empty() {
+        return Err(NotAScoreboard("no column of texts in ten rows, five and five".to_owned()));
+    }
+    let mut best: Option<(Fit, TextBox)> = None;
+    for fit in fits {
+        let Some(team1) = header(image, boxes, fit.centres[0], fit.pitch, Tint::Blue) else { continue };
+        let Some(team2) = header(image, boxes, fit.centres[5], fit.pitch, Tint::Red) else { continue };
+        let aligned = team2.x0 >= team1.x0 - fit.pitch * 0.5 && team2.x0 <= team1.x0 + fit.pitch * 8.0;
+        if aligned && best.is_none_or(|(b, _)| fit.rows_seen > b.rows_seen) {
+            best = Some((fit, team1));
         }
     }
-    found
-}
+    let (fit, team1) =
+        best.ok_or_else(|| NotAScoreboard("ten rows, but no TEAM 1 / TEAM 2 headers above them".to_owned()))?;
+    let pitch = fit.pitch;
+    let on_row = |y: f64| boxes.iter().filter(move |b| (b.centre_y() - y).abs() < pitch * 0.3);
 
-pub fn find(image: &RgbImage) -> Result<Layout, NotAScoreboard> {
+    let expected_x = team1.x0 + pitch * NAMES_RIGHT_OF_HEADER;
+    let mut starts: Vec<f64> = fit
+        .centres
+        .iter()
+        .flat_map(|&y| on_row(y).map(|b| b.x0))
+        .filter(|x0| (x0 - expected_x).abs() <= pitch * 0.7)
+        .collect();
+    starts.sort_by(f64::total_cmp);
+    let names_x = starts.get(starts.len() / 2).copied().unwrap_or(expected_x);
+
     let (width, height) = image.dimensions();
-    // The tables end before two thirds of a full client; the social panel is further right.
-    let right = width * 2 / 3;
-    let colourful: Vec<Vec<bool>> =
-        (0..height).map(|y| (0..right).map(|x| is_colourful(image.get_pixel(x, y).0)).collect()).collect();
+    let cell = |y: f64| -> Result<Cell, NotAScoreboard> {
+        let mut parts: Vec<&TextBox> = on_row(y)
+            .filter(|b| b.x0 > names_x - pitch * 0.8 && b.x0 < names_x + pitch * 4.2 && b.x1 > names_x + pitch * 0.3)
+            .collect();
+        parts.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+        // A name with spaces may come as several boxes: join those close to each other.
+        let mut end: Option<f64> = None;
+        for part in parts {
+            if end.is_none_or(|e| part.x0 - e < pitch * 0.8) {
+                end = Some(end.map_or(part.x1, |e| e.max(part.x1)));
+            }
+        }
+        let x1 = (end.unwrap_or(names_x + pitch * 4.4) + pitch * 0.15).min(names_x + pitch * NAME_COLUMN_WIDTH);
+        let found = Cell {
+            x0: (names_x - pitch * 0.15).max(0.0) as u32,
+            y0: (y - pitch * 0.4).max(0.0) as u32,
+            x1: (x1.min(f64::from(width))) as u32,
+            y1: ((y + pitch * 0.4).min(f64::from(height))) as u32,
+        };
+        // A capture cut through the names leaves slivers; reading those would invent.
+        let readable = f64::from(found.x1.saturating_sub(found.x0)) >= pitch * 0.5
+            && f64::from(found.y1.saturating_sub(found.y0)) >= pitch * 0.5;
+        readable
+            .then_some(found)
+            .ok_or_else(|| NotAScoreboard("the names lie outside the capture (cut off)".to_owned()))
+    };
+    let cells = fit.centres.iter().map(|&y| cell(y)).collect::<Result<Vec<_>, _>>()?;
 
-    // 1. Rows: lines where a good share of the left two thirds is colourful (the item squares).
-    let share: Vec<usize> = colourful.iter().map(|row| row.iter().filter(|&&c| c).count()).collect();
-    let peak = share.iter().copied().max().unwrap_or(0);
-    if peak < (right / 20) as usize {
-        return Err(NotAScoreboard("no grid of item squares".to_owned()));
-    }
-    let bands: Vec<(usize, usize)> = runs(&share.iter().map(|&s| s * 3 >= peak).collect::<Vec<_>>(), 2)
-        .into_iter()
-        .filter(|(s, e)| e - s >= 4)
-        .collect();
-    let rows = ten_regular(&bands)
-        .ok_or_else(|| NotAScoreboard(format!("{} bands of items, not two tables of five", bands.len())))?;
-    let centres: Vec<f64> = rows.iter().map(|(s, e)| (*s + *e) as f64 / 2.0).collect();
-    let pitch = (centres[4] - centres[0] + centres[9] - centres[5]) / 8.0;
-
-    // 2. The grid's left edge: the first column colourful in most rows that starts a wide
-    //    colourful block (seven squares), unlike the portraits and spell icons, one square wide.
-    let column_hits: Vec<usize> = (0..right as usize)
-        .map(|x| rows.iter().filter(|(s, e)| (*s..=*e).filter(|&y| colourful[y][x]).count() * 3 >= e - s).count())
-        .collect();
-    let block = (pitch * 5.0) as usize;
-    let grid_x = (0..(right as usize).saturating_sub(block))
-        .find(|&x| {
-            column_hits[x] >= 5 && column_hits[x..x + block].iter().filter(|&&hits| hits >= 5).count() * 2 >= block
+    let mut heights: Vec<f64> = fit.centres.iter().flat_map(|&y| on_row(y).map(TextBox::height)).collect();
+    heights.sort_by(f64::total_cmp);
+    let row_text = heights.get(heights.len() / 2).copied().unwrap_or(pitch * 0.5);
+    let title = boxes
+        .iter()
+        .filter(|b| {
+            let above = team1.centre_y() - b.centre_y();
+            (pitch * 3.2..=pitch * 5.0).contains(&above)
+                && (team1.x0 + pitch * 0.8..=team1.x0 + pitch * 4.0).contains(&b.x0)
+                && b.height() >= row_text * 1.15
         })
-        .ok_or_else(|| NotAScoreboard("no left edge of the item grid".to_owned()))? as f64;
-
-    let names_x = grid_x - pitch * NAME_SPAN;
-    let cell = |centre: f64| Cell {
-        x0: names_x.max(0.0) as u32,
-        y0: (centre - pitch * 0.4).max(0.0) as u32,
-        x1: (grid_x - pitch * 0.1) as u32,
-        y1: ((centre + pitch * 0.4) as u32).min(height - 1),
-    };
-    let title = Cell {
-        x0: (names_x - pitch * 1.7).max(0.0) as u32,
-        y0: (centres[0] - pitch * 5.5).max(0.0) as u32,
-        x1: ((names_x + pitch * 4.0) as u32).min(width - 1),
-        y1: (centres[0] - pitch * 4.55).max(1.0) as u32,
-    };
-    let layout = Layout {
-        title,
-        blue: centres[..5].iter().map(|&c| cell(c)).collect(),
-        red: centres[5..].iter().map(|&c| cell(c)).collect(),
-        pitch,
-    };
-    // A capture cut through the board (found by the fuzz tests: a crop that keeps the items but
-    // not the names or the title) leaves cells clamped to slivers; reading those would invent.
-    let readable =
-        |c: &Cell| f64::from(c.x1.saturating_sub(c.x0)) >= pitch && f64::from(c.y1.saturating_sub(c.y0)) >= pitch * 0.5;
-    if !readable(&layout.title) {
-        return Err(NotAScoreboard("the title lies outside the capture (cut off)".to_owned()));
-    }
-    if names_x < -pitch * 0.5 || !layout.blue.iter().chain(&layout.red).all(readable) {
-        return Err(NotAScoreboard("the names lie outside the capture (cut off)".to_owned()));
-    }
-    Ok(layout)
+        .max_by(|a, b| a.height().total_cmp(&b.height()))
+        .map(|b| {
+            let pad = pitch * 0.15;
+            Cell {
+                x0: (b.x0 - pad).max(0.0) as u32,
+                y0: (b.y0 - pad).max(0.0) as u32,
+                x1: ((b.x1 + pad).min(f64::from(width))) as u32,
+                y1: ((b.y1 + pad).min(f64::from(height))) as u32,
+            }
+        });
+    Ok(Layout { title, blue: cells[..5].to_vec(), red: cells[5..].to_vec(), pitch })
 }
 
-/// Ten bands at one pitch, split five and five by a wider gap: the two tables' rows.
-fn ten_regular(bands: &[(usize, usize)]) -> Option<Vec<(usize, usize)>> {
-    let centre = |b: &(usize, usize)| (b.0 + b.1) as f64 / 2.0;
-    (0..bands.len().saturating_sub(9)).find_map(|first| {
-        let candidate = &bands[first..first + 10];
-        let gaps: Vec<f64> = candidate.windows(2).map(|w| centre(&w[1]) - centre(&w[0])).collect();
-        let pitch = (gaps[..4].iter().sum::<f64>() + gaps[5..].iter().sum::<f64>()) / 8.0;
-        let regular = gaps[..4].iter().chain(&gaps[5..]).all(|g| (g - pitch).abs() <= pitch * 0.15);
-        (regular && gaps[4] > pitch * 1.5).then(|| candidate.to_vec())
-    })
+/// The boxes left-aligned with `anchor` and of about its height, top to bottom.
+fn column_of<'a>(anchor: &TextBox, boxes: &'a [TextBox]) -> Vec<&'a TextBox> {
+    let h = anchor.height();
+    boxes
+        .iter()
+        .filter(|b| (b.x0 - anchor.x0).abs() <= (h * 0.35).max(3.0) && (h * 0.6..=h * 1.6).contains(&b.height()))
+        .collect()
+}
+
+/// The best 5 + 5 pattern in a column (sorted top to bottom): the pitch is tried from each gap
+/// between neighbours, the first row from each box, the second table from each box a table gap
+/// below; the fit holding the most boxes wins, then the one whose gap is most typical.
+fn fit(column: &[&TextBox]) -> Option<Fit> {
+    let centres: Vec<f64> = column.iter().map(|b| b.centre_y()).collect();
+    let slots = |first: f64, pitch: f64| -> [Option<f64>; 5] {
+        let mut slots = [None; 5];
+        for &y in &centres {
+            let k = (y - first) / pitch;
+            let slot = k.round();
+            if (0.0..=4.0).contains(&slot) && (k - slot).abs() < ROW_TOLERANCE {
+                slots[slot as usize] = Some(y);
+            }
+        }
+        slots
+    };
+    let mut best: Option<(usize, f64, Fit)> = None;
+    for pitch in centres.windows(2).map(|w| w[1] - w[0]).filter(|&p| p > 2.0) {
+        for &first in &centres {
+            let top = slots(first, pitch);
+            let top_seen = top.iter().flatten().count();
+            if top[0].is_none() || top_seen < 4 {
+                continue;
+            }
+            for &second in &centres {
+                let gap = (second - first) / pitch - 4.0;
+                if !(TABLE_GAP.0..=TABLE_GAP.1).contains(&gap) {
+                    continue;
+                }
+                let bottom = slots(second, pitch);
+                let rows_seen = top_seen + bottom.iter().flatten().count();
+                let typical = -(gap - TYPICAL_TABLE_GAP).abs();
+                if rows_seen < LEAST_ROWS || best.as_ref().is_some_and(|(n, t, _)| (rows_seen, typical) <= (*n, *t)) {
+                    continue;
+                }
+                let mut centres = [0.0; 10];
+                for (offset, table) in [(0, &top), (5, &bottom)] {
+                    // The table's line through the rows seen, at the fitted pitch.
+                    let seen: Vec<f64> =
+                        table.iter().enumerate().filter_map(|(k, y)| y.map(|y| y - k as f64 * pitch)).collect();
+                    let start = seen.iter().sum::<f64>() / seen.len() as f64;
+                    for k in 0..5 {
+                        centres[offset + k] = start + k as f64 * pitch;
+                    }
+                }
+                best = Some((rows_seen, typical, Fit { rows_seen, pitch, centres }));
+            }
+        }
+    }
+    best.map(|(_, _, fit)| fit)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tint {
+    Blue,
+    Red,
+}
+
+/// The leftmost box of the `tint` colour on the header line above the row at `first_row`.
+fn header(image: &RgbImage, boxes: &[TextBox], first_row: f64, pitch: f64, tint: Tint) -> Option<TextBox> {
+    let line = first_row - pitch * HEADER_ABOVE_ROW;
+    boxes
+        .iter()
+        .filter(|b| (b.centre_y() - line).abs() <= pitch * 0.3 && tint_of(image, b) == Some(tint))
+        .min_by(|a, b| a.x0.total_cmp(&b.x0))
+        .copied()
+}
+
+/// The colour of a box's text: the mean of its brightest fifth of pixels (the glyphs, on the
+/// dark panel), called blue or red only when clearly saturated (grey and gold text are neither).
+fn tint_of(image: &RgbImage, b: &TextBox) -> Option<Tint> {
+    let (width, height) = image.dimensions();
+    let (x0, y0) = ((b.x0 as u32).min(width), (b.y0 as u32).min(height));
+    let (x1, y1) = ((b.x1.ceil() as u32).min(width), (b.y1.ceil() as u32).min(height));
+    let mut pixels: Vec<[u8; 3]> = (y0..y1).flat_map(|y| (x0..x1).map(move |x| image.get_pixel(x, y).0)).collect();
+    if pixels.is_empty() {
+        return None;
+    }
+    pixels.sort_by_key(|p| std::cmp::Reverse(p.iter().copied().max().unwrap_or(0)));
+    let glyphs = &pixels[..pixels.len().div_ceil(5)];
+    let mean = |c: usize| glyphs.iter().map(|p| f64::from(p[c])).sum::<f64>() / glyphs.len() as f64;
+    let (r, g, b) = (mean(0), mean(1), mean(2));
+    if r.max(g).max(b) - r.min(g).min(b) < 50.0 {
+        return None;
+    }
+    if b >= r * 1.3 && g >= r * 1.1 {
+        Some(Tint::Blue)
+    } else if r >= g * 1.5 && r >= b * 1.3 {
+        Some(Tint::Red)
+    } else {
+        None
+    }
 }

@@ -2,7 +2,9 @@
 //!
 //! What is here:
 //! - [`decode`]: bytes → pixels under size limits, with the contract's error codes.
-//! - [`layout`]: the ten name cells, from the item grid (rows at one pitch, five and five).
+//! - [`detect`]: where the text is (PP-OCRv4's DBNet detector, run by `tract`).
+//! - [`layout`]: the ten name cells and the title, from the texts: ten rows at one pitch, five
+//!   and five, under the blue and red team headers.
 //! - [`title`]: the title word → the winning side.
 //! - [`pipeline`]: all of it, bytes and job input → the contract's output, with timings.
 //! - [`scoring`]: a reading against a labelled capture (tests and the accuracy bench only).
@@ -24,6 +26,7 @@
 
 pub mod debug_image;
 pub mod decode;
+pub mod detect;
 pub mod download;
 pub mod engine;
 pub mod job_input;
@@ -41,3 +44,5 @@ pub mod title;
 /// Tesseract's languages for every reading: the client runs in Korean or English, and names
 /// mix Hangul and Latin.
 pub const LANGUAGES: &str = "kor+eng";
+/// Tesseract's language for a further look at rows still unmatched: Korean alone.
+pub const HANGUL: &str = "kor";

@@ -10,17 +10,23 @@ use proto::{
     ParsedRow, ParsedRows, RowCount, RowIndex, Side, TeamASideEvidence, TextCandidate, Unit, UnmatchedRow,
 };
 
+use crate::detect::TextDetector;
 use crate::engine::{EngineError, LineReader, TesseractReader};
-use crate::layout::{self, Cell};
+use crate::layout::{self, Cell, Layout};
 use crate::matching::{self, Reading, Row};
-use crate::ppocr::PpOcrReader;
+use crate::ppocr::PpOcrModels;
 use crate::preprocess::Look;
 use crate::{decode, preprocess, riot_id, team_side, title};
 
 pub struct Pipeline<R: LineReader> {
     reader: R,
+    /// Finds the texts the layout is built from.
+    detector: TextDetector,
     /// A second engine for the rows the first one's readings left unmatched.
     second: Option<Box<dyn LineReader + Send>>,
+    /// Tesseract with Korean alone, for the same rows: `kor+eng` turns short Hangul names in
+    /// the client's font to Latin junk (`헤 윰` → `as`) where `kor` reads them (`헤 융`).
+    hangul: Option<TesseractReader>,
 }
 
 /// Milliseconds per step, as the output reports them, and a tracing span per step (`ocr
@@ -57,11 +63,12 @@ impl Timings {
 }
 
 impl Pipeline<TesseractReader> {
-    /// What the CLI and the worker run: Tesseract `kor+eng`, and PP-OCR as the second reader
-    /// when given.
-    pub fn standard(second: Option<PpOcrReader>) -> Result<Self, EngineError> {
-        let pipeline = Pipeline::new(TesseractReader::new(crate::LANGUAGES)?);
-        Ok(match second {
+    /// What the CLI and the worker run: the PP-OCR detector for the layout, Tesseract `kor+eng`,
+    /// and the PP-OCR recogniser as the second reader when given.
+    pub fn standard(models: PpOcrModels) -> Result<Self, EngineError> {
+        let mut pipeline = Pipeline::new(TesseractReader::new(crate::LANGUAGES)?, models.detector);
+        pipeline.hangul = Some(TesseractReader::new(crate::HANGUL)?);
+        Ok(match models.recogniser {
             Some(reader) => pipeline.with_second_reader(Box::new(reader)),
             None => pipeline,
         })
@@ -69,8 +76,8 @@ impl Pipeline<TesseractReader> {
 }
 
 impl<R: LineReader> Pipeline<R> {
-    pub fn new(reader: R) -> Self {
-        Pipeline { reader, second: None }
+    pub fn new(reader: R, detector: TextDetector) -> Self {
+        Pipeline { reader, detector, second: None, hangul: None }
     }
 
     /// Also read unmatched rows with `reader` (PP-OCR: better on small Latin text).
@@ -87,14 +94,23 @@ impl<R: LineReader> Pipeline<R> {
         if let Some(second) = &self.second {
             versions.insert("second engine".to_owned(), second.describe());
         }
+        if let Some(hangul) = &self.hangul {
+            versions.insert("hangul engine".to_owned(), hangul.describe());
+        }
         ModelInfo { engine: "tesseract".to_owned(), versions, profile: input.roi_profile.to_string() }
     }
 
     /// Read the capture in `bytes` for `input`. Never panics on bad input: every failure is an
     /// output with `status: failed` and the contract's error code.
     pub fn run(&mut self, input: &OcrJobInput, bytes: &[u8]) -> OcrJobOutput {
+        self.run_with_layout(input, bytes).0
+    }
+
+    /// [`Pipeline::run`], also returning the layout it read by (for `--debug-image`).
+    pub fn run_with_layout(&mut self, input: &OcrJobInput, bytes: &[u8]) -> (OcrJobOutput, Option<Layout>) {
         let mut timings = Timings::new();
-        match self.read(input, bytes, &mut timings) {
+        let mut found = None;
+        let output = match self.read(input, bytes, &mut timings, &mut found) {
             Ok(mut reading) => {
                 reading.timings = timings.finish();
                 OcrJobOutput::Done(reading)
@@ -105,7 +121,8 @@ impl<R: LineReader> Pipeline<R> {
                 error: OcrError { code, message },
                 timings: timings.finish(),
             }),
-        }
+        };
+        (output, found)
     }
 
     fn read(
@@ -113,23 +130,37 @@ impl<R: LineReader> Pipeline<R> {
         input: &OcrJobInput,
         bytes: &[u8],
         timings: &mut Timings,
+        layout_found: &mut Option<Layout>,
     ) -> Result<OcrReading, (OcrErrorCode, String)> {
+        let engine_error = |e: EngineError| (OcrErrorCode::OcrEngineError, e.to_string());
         timings.step("decode");
         let image = decode::decode(bytes).map_err(|e| (e.code(), e.to_string()))?;
+        timings.step("detect");
+        let boxes = self.detector.detect(&image).map_err(engine_error)?;
         timings.step("layout");
-        let found = layout::find(&image).map_err(|e| (OcrErrorCode::NotAScoreboard, e.to_string()))?;
-        let engine_error = |e: EngineError| (OcrErrorCode::OcrEngineError, e.to_string());
+        let found = layout::find(&image, &boxes).map_err(|e| (OcrErrorCode::NotAScoreboard, e.to_string()))?;
+        *layout_found = Some(found.clone());
 
         timings.step("title");
         let scale = preprocess::upscale_for(found.pitch);
         let mut title_readings = Vec::new();
         let (mut winner_side, mut winner_confidence) = (None, 0.0);
-        for look in std::iter::once(preprocess::FIRST_LOOK).chain(preprocess::SECOND_LOOKS) {
-            let reading = self.read_cell(&image, found.title, scale, look).map_err(engine_error)?;
-            (winner_side, winner_confidence) = title::winner(&reading.text, reading.confidence);
-            title_readings.push(reading);
-            if winner_side.is_some() {
-                break;
+        if let Some(title_cell) = found.title {
+            for look in std::iter::once(preprocess::FIRST_LOOK).chain(preprocess::SECOND_LOOKS) {
+                let reading = self.read_cell(&image, title_cell, scale, look).map_err(engine_error)?;
+                (winner_side, winner_confidence) = title::winner(&reading.text, reading.confidence);
+                title_readings.push(reading);
+                if winner_side.is_some() {
+                    break;
+                }
+            }
+            if winner_side.is_none()
+                && let Some(second) = self.second.as_mut()
+            {
+                let reading =
+                    second.read_line(&image::imageops::grayscale(&crop(&image, title_cell))).map_err(engine_error)?;
+                (winner_side, winner_confidence) = title::winner(&reading.text, reading.confidence);
+                title_readings.push(reading);
             }
         }
         timings.step("names");
@@ -150,6 +181,12 @@ impl<R: LineReader> Pipeline<R> {
                 let cell = if r < 5 { found.blue[r] } else { found.red[r - 5] };
                 for look in preprocess::SECOND_LOOKS {
                     rows[r].readings.push(self.read_cell(&image, cell, scale, look).map_err(engine_error)?);
+                }
+                if let Some(hangul) = self.hangul.as_mut() {
+                    for look in [preprocess::GREY_LOOK, preprocess::FIRST_LOOK] {
+                        let line = preprocess::text_line(&crop(&image, cell), scale, look);
+                        rows[r].readings.push(hangul.read_line(&line).map_err(engine_error)?);
+                    }
                 }
                 if let Some(second) = self.second.as_mut() {
                     // The neural reader takes the cell as it is (grey, light on dark, no margin):

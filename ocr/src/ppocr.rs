@@ -13,6 +13,7 @@ use std::sync::Arc;
 use image::GrayImage;
 use tract_onnx::prelude::*;
 
+use crate::detect::{self, TextDetector};
 use crate::engine::{EngineError, LineReader};
 use crate::matching::Reading;
 
@@ -21,25 +22,47 @@ use crate::matching::Reading;
 const HEIGHT: u32 = 48;
 const WIDTH: u32 = 320;
 
-/// Where `scripts/install-deps.sh` and the Docker image put the model.
+/// Where `scripts/install-deps.sh` and the Docker image put the recognition model.
 pub const DEFAULT_MODEL: &str = "/usr/local/share/lol-ocr/ch_PP-OCRv4_rec_infer.onnx";
 
+/// The PP-OCRv4 models: the text detector the layout needs, and the recogniser of the second
+/// reader.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PpOcrConfig {
+    /// The PP-OCRv4 text detection model (ONNX): finds the texts the layout is built from.
+    #[arg(long, env = "PPOCR_DET_MODEL", default_value = detect::DEFAULT_MODEL)]
+    pub ppocr_det_model: String,
     /// The PP-OCRv4 recognition model (ONNX) of the second reader, for name cells Tesseract
     /// leaves unmatched; empty: Tesseract alone.
     #[arg(long, env = "PPOCR_REC_MODEL", default_value = DEFAULT_MODEL)]
     pub ppocr_rec_model: String,
 }
 
+/// The loaded models, shared by every OCR thread (cloning shares them).
+#[derive(Clone)]
+pub struct PpOcrModels {
+    pub detector: TextDetector,
+    pub recogniser: Option<PpOcrReader>,
+}
+
+impl Default for PpOcrConfig {
+    /// Where `scripts/install-deps.sh` puts both models.
+    fn default() -> Self {
+        PpOcrConfig { ppocr_det_model: detect::DEFAULT_MODEL.to_owned(), ppocr_rec_model: DEFAULT_MODEL.to_owned() }
+    }
+}
+
 impl PpOcrConfig {
-    /// The reader, or `None` when switched off. A missing or broken model is an error, so a
-    /// deployment never reads worse than it was measured without saying so.
-    pub fn load(&self) -> Result<Option<PpOcrReader>, EngineError> {
-        if self.ppocr_rec_model.is_empty() {
-            return Ok(None);
-        }
-        PpOcrReader::load(Path::new(&self.ppocr_rec_model)).map(Some)
+    /// Both models; the recogniser is `None` when switched off. A missing or broken model is an
+    /// error, so a deployment never reads worse than it was measured without saying so.
+    pub fn load(&self) -> Result<PpOcrModels, EngineError> {
+        let detector = TextDetector::load(Path::new(&self.ppocr_det_model))?;
+        let recogniser = if self.ppocr_rec_model.is_empty() {
+            None
+        } else {
+            Some(PpOcrReader::load(Path::new(&self.ppocr_rec_model))?)
+        };
+        Ok(PpOcrModels { detector, recogniser })
     }
 }
 

@@ -25,13 +25,19 @@ fn side(text: &str) -> Option<Side> {
 }
 
 pub fn score(output: &OcrJobOutput, expected: &Value) -> Score {
-    let OcrJobOutput::Done(reading) = output else { return Score::default() };
+    let assignments = expected["assignments"].as_array().map_or(&[][..], Vec::as_slice);
+    let OcrJobOutput::Done(reading) = output else {
+        // A capture not read at all misses every row that had a friend.
+        let rows_missed = assignments.iter().filter(|a| a["friendId"].is_string()).count();
+        let guests = assignments.len() - rows_missed;
+        return Score { rows_missed, rows_right: guests, ..Score::default() };
+    };
     let mut score = Score {
         winner_right: reading.winner_side == expected["winnerSide"].as_str().and_then(side),
         side_right: reading.team_a_side == expected["teamASide"].as_str().and_then(side),
         ..Score::default()
     };
-    for assignment in expected["assignments"].as_array().into_iter().flatten() {
+    for assignment in assignments {
         let want_side = assignment["side"].as_str().and_then(side);
         let want_row = assignment["row"].as_u64();
         let want: Option<uuid::Uuid> = assignment["friendId"].as_str().and_then(|id| id.parse().ok());

@@ -1,7 +1,6 @@
-//! The whole pipeline (real Tesseract) on the committed fixtures: the output honours the
+//! The whole pipeline (real detector, Tesseract and PP-OCR) on the committed fixtures: the output honours the
 //! contract, the team A side is right and no row is matched to the wrong friend.
 
-use ocr::engine::TesseractReader;
 use ocr::pipeline::Pipeline;
 use proto::OcrJobOutput;
 
@@ -11,7 +10,8 @@ fn run(stem: &str, extension: &str) -> (OcrJobOutput, serde_json::Value) {
         serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{stem}.json")).unwrap()).unwrap();
     let input: proto::OcrJobInput = serde_json::from_value(label["input"].clone()).unwrap();
     let bytes = std::fs::read(format!("{dir}/{stem}.{extension}")).unwrap();
-    let mut pipeline = Pipeline::new(TesseractReader::new(ocr::LANGUAGES).expect("tesseract"));
+    let models = ocr::ppocr::PpOcrConfig::default().load().expect("the PP-OCR models (scripts/install-deps.sh)");
+    let mut pipeline = Pipeline::standard(models).expect("tesseract");
     (pipeline.run(&input, &bytes), label)
 }
 

@@ -1,62 +1,118 @@
-//! The layout finder against the labelled name boxes: every labelled name's ink must lie inside
-//! the cell found for its row (the labels are read here only, to check).
+//! The layout (real PP-OCR detector) against labelled captures: on the committed synthetic
+//! fixtures every labelled name's ink lies inside its cell; on every real capture in
+//! `../shared/endscreens/real` two tables of five name cells are found inside the image and the
+//! whole pipeline's winner and team A side equal the labels. Labels are read here only, to check.
 
-use ocr::layout;
+use std::path::{Path, PathBuf};
 
-fn check(path: &std::path::Path) -> Result<(), String> {
-    let label: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).unwrap()).unwrap();
-    let image = ocr::decode::decode(&std::fs::read(path).unwrap()).unwrap();
-    let found = layout::find(&image).map_err(|e| e.to_string())?;
-    for (team, cells) in [("team1", &found.blue), ("team2", &found.red)] {
-        let boxes = label["details"]["nameBoxes"][team].as_array().unwrap();
-        for (row, (b, cell)) in boxes.iter().zip(cells.iter()).enumerate() {
-            let b: Vec<u32> = b.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
-            if !(cell.x0 <= b[0] && cell.y0 <= b[1] && cell.x1 >= b[2] && cell.y1 >= b[3]) {
-                return Err(format!("{team} row {row}: ink {b:?} not inside {cell:?}"));
-            }
-        }
-    }
-    Ok(())
+use ocr::detect::TextDetector;
+use ocr::layout::{self, Cell, Layout};
+use ocr::pipeline::Pipeline;
+use proto::OcrJobOutput;
+
+fn detector() -> TextDetector {
+    TextDetector::load(Path::new(ocr::detect::DEFAULT_MODEL)).expect("the detection model (scripts/install-deps.sh)")
+}
+
+fn find(detector: &TextDetector, image_path: &Path) -> Result<(image::RgbImage, Layout), String> {
+    let image = ocr::decode::decode(&std::fs::read(image_path).unwrap()).unwrap();
+    let boxes = detector.detect(&image).map_err(|e| e.to_string())?;
+    let found = layout::find(&image, &boxes).map_err(|e| e.to_string())?;
+    Ok((image, found))
+}
+
+fn label(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
 fn name_cells_hold_the_names_on_every_fixture() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let detector = detector();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     for name in ["es1-0002.jpg", "es1-0006.png", "es1-0010.png", "es1-0015.jpg"] {
-        check(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let path = dir.join(name);
+        let (_, found) = find(&detector, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let label = label(&path.with_extension("json"));
+        for (team, cells) in [("team1", &found.blue), ("team2", &found.red)] {
+            let boxes = label["details"]["nameBoxes"][team].as_array().unwrap();
+            for (row, (b, cell)) in boxes.iter().zip(cells.iter()).enumerate() {
+                let b: Vec<u32> = b.as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+                assert!(
+                    cell.x0 <= b[0] && cell.y0 <= b[1] && cell.x1 >= b[2] && cell.y1 >= b[3],
+                    "{name} {team} row {row}: ink {b:?} not inside {cell:?}"
+                );
+            }
+        }
     }
 }
 
-/// Over the 60 labelled captures in ../shared (run with `--ignored --nocapture`).
-#[test]
-#[ignore = "measures the public set in ../shared"]
-fn name_cells_on_the_public_set() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/endscreens/public");
-    let mut images: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
+fn real_captures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/endscreens/real");
+    let mut labels: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (the real captures sit in ../shared beside the repository)", dir.display()))
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "png" || e == "jpg"))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
-    images.sort();
-    let failures: Vec<String> = images
-        .iter()
-        .filter_map(|path| check(path).err().map(|e| format!("{}: {e}", path.file_name().unwrap().to_string_lossy())))
-        .collect();
-    for failure in &failures {
-        println!("{failure}");
+    labels.sort();
+    assert!(labels.len() >= 30, "the real set lost captures: {}", labels.len());
+    labels
+}
+
+fn inside(cell: &Cell, image: &image::RgbImage) -> bool {
+    cell.x0 < cell.x1 && cell.y0 < cell.y1 && cell.x1 <= image.width() && cell.y1 <= image.height()
+}
+
+#[test]
+fn every_real_capture_has_two_tables_of_five_name_cells() {
+    let detector = detector();
+    let mut failures = Vec::new();
+    for path in real_captures() {
+        let label = label(&path);
+        let image_path = path.with_file_name(label["file"].as_str().unwrap());
+        match find(&detector, &image_path) {
+            Ok((image, found)) => {
+                assert_eq!((found.blue.len(), found.red.len()), (5, 5));
+                let cells: Vec<&Cell> = found.blue.iter().chain(&found.red).collect();
+                assert!(cells.iter().all(|c| inside(c, &image)), "{}: a cell outside the image", path.display());
+                // Rows go down the screen, the second table below the first.
+                assert!(cells.windows(2).all(|w| w[0].y0 < w[1].y0), "{}: rows out of order", path.display());
+            }
+            Err(e) => failures.push(format!("{}: {e}", path.file_name().unwrap().to_string_lossy())),
+        }
     }
-    println!("{}/{} layouts hold every name", images.len() - failures.len(), images.len());
+    assert!(failures.is_empty(), "no layout on {} real captures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_real_capture_gets_the_labelled_winner_and_team_a_side() {
+    let models = ocr::ppocr::PpOcrConfig::default().load().expect("the PP-OCR models");
+    let mut pipeline = Pipeline::standard(models).expect("tesseract");
+    let mut wrong = Vec::new();
+    for path in real_captures() {
+        let label = label(&path);
+        let input: proto::OcrJobInput = serde_json::from_value(label["input"].clone()).unwrap();
+        let bytes = std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap();
+        let output = pipeline.run(&input, &bytes);
+        let score = ocr::scoring::score(&output, &label["expected"]);
+        assert_eq!(score.rows_wrong, 0, "{}: a row matched to the wrong friend", path.display());
+        if !matches!(output, OcrJobOutput::Done(_)) || !score.winner_right || !score.side_right {
+            wrong.push(format!("{}: {score:?}", path.file_name().unwrap().to_string_lossy()));
+        }
+    }
+    assert!(wrong.is_empty(), "{} real captures read wrong:\n{}", wrong.len(), wrong.join("\n"));
 }
 
 #[test]
 fn captures_of_something_else_are_not_scoreboards() {
+    let detector = detector();
     let dark = image::RgbImage::from_pixel(1280, 720, image::Rgb([8, 16, 24]));
-    assert!(layout::find(&dark).is_err());
-    // Colour everywhere (a game screenshot, a photo): no ten bands at one pitch.
+    let boxes = detector.detect(&dark).expect("detects");
+    assert!(layout::find(&dark, &boxes).is_err());
+    // Colour everywhere (a game screenshot, a photo): no ten rows under two team headers.
     let noisy = image::RgbImage::from_fn(1280, 720, |x, y| {
         image::Rgb([(x * 7 % 256) as u8, (y * 13 % 256) as u8, ((x + y) % 256) as u8])
     });
-    let error = layout::find(&noisy).expect_err("noise is not a scoreboard");
+    let boxes = detector.detect(&noisy).expect("detects");
+    let error = layout::find(&noisy, &boxes).expect_err("noise is not a scoreboard");
     assert!(error.to_string().starts_with("not a scoreboard"), "{error}");
 }

@@ -66,8 +66,8 @@ fn tesseract_reads_full_size_name_cells_in_both_languages() {
 /// on the same cells: the reason the pipeline has a second reader.
 #[test]
 fn ppocr_reads_small_latin_names_better_than_tesseract() {
-    let config = ocr::ppocr::PpOcrConfig { ppocr_rec_model: ocr::ppocr::DEFAULT_MODEL.to_owned() };
-    let mut ppocr = config.load().expect("the model (scripts/install-deps.sh installs it)").expect("switched on");
+    let models = ocr::ppocr::PpOcrConfig::default().load().expect("the models (scripts/install-deps.sh installs them)");
+    let mut ppocr = models.recogniser.expect("switched on");
     let mut tesseract = TesseractReader::new(ocr::LANGUAGES).expect("kor+eng data installed");
     let fixture = labelled("es1-0006", "png");
     let (mut by_ppocr, mut by_tesseract, mut latin) = (0, 0, 0);
@@ -91,10 +91,14 @@ fn ppocr_reads_small_latin_names_better_than_tesseract() {
 }
 
 #[test]
-fn a_missing_ppocr_model_is_a_clear_error_and_empty_switches_it_off() {
-    let off = ocr::ppocr::PpOcrConfig { ppocr_rec_model: String::new() };
-    assert!(off.load().expect("no model needed").is_none());
-    let missing = ocr::ppocr::PpOcrConfig { ppocr_rec_model: "/nonexistent/rec.onnx".to_owned() };
-    let error = missing.load().err().expect("a missing model is an error").to_string();
-    assert!(error.contains("/nonexistent/rec.onnx") && error.contains("install-deps"), "{error}");
+fn a_missing_ppocr_model_is_a_clear_error_and_an_empty_recogniser_switches_it_off() {
+    let off = ocr::ppocr::PpOcrConfig { ppocr_rec_model: String::new(), ..Default::default() };
+    assert!(off.load().expect("the detector alone").recogniser.is_none());
+    for (missing, path) in [
+        (ocr::ppocr::PpOcrConfig { ppocr_rec_model: "/nonexistent/rec.onnx".to_owned(), ..Default::default() }, "rec"),
+        (ocr::ppocr::PpOcrConfig { ppocr_det_model: "/nonexistent/det.onnx".to_owned(), ..Default::default() }, "det"),
+    ] {
+        let error = missing.load().err().expect("a missing model is an error").to_string();
+        assert!(error.contains(&format!("/nonexistent/{path}.onnx")) && error.contains("install-deps"), "{error}");
+    }
 }

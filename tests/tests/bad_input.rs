@@ -48,8 +48,8 @@ fn every_bad_payload_is_refused_naming_its_field() {
 #[test]
 fn every_bad_upload_gets_its_error_code() {
     let input = testkit::endscreen::fixture_input(&corpus().join("../../ocr/tests/fixtures/es1-0002.json"));
-    let reader = ocr::engine::TesseractReader::new(ocr::LANGUAGES).expect("tesseract");
-    let mut pipeline = ocr::pipeline::Pipeline::new(reader);
+    let models = ocr::ppocr::PpOcrConfig::default().load().expect("the PP-OCR models");
+    let mut pipeline = ocr::pipeline::Pipeline::standard(models).expect("tesseract");
     let mut checked = 0;
     for (file, outcome) in expected().iter().filter(|(file, _)| file.starts_with("images/")) {
         let bytes = std::fs::read(corpus().join(file)).unwrap();

@@ -49,7 +49,7 @@ struct ExtractArgs {
 fn main() -> ExitCode {
     let Command::Extract(args) = Cli::parse().command;
     let started = Instant::now();
-    let (input, output, image) = match extract(&args) {
+    let (input, output, image, found) = match extract(&args) {
         Ok(read) => read,
         Err(failure) => {
             let output = pipeline::early_failure(failure.job_id, failure.code, failure.message, started.elapsed());
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
     };
     if let Some(path) = &args.debug_image {
         match ocr::decode::decode(&image) {
-            Ok(pixels) => match debug_image::render(&pixels, &input, &output).save(path) {
+            Ok(pixels) => match debug_image::render(&pixels, &input, &output, found.as_ref()).save(path) {
                 Ok(()) => eprintln!("lol-ocr: debug image written to {}", path.display()),
                 Err(e) => eprintln!("lol-ocr: writing the debug image {}: {e}", path.display()),
             },
@@ -79,8 +79,11 @@ fn finish(output: &OcrJobOutput) -> ExitCode {
     }
 }
 
-/// The input, the pipeline's output and the image bytes — or why there was nothing to read.
-fn extract(args: &ExtractArgs) -> Result<(OcrJobInput, OcrJobOutput, Vec<u8>), job_input::InputRejected> {
+/// What was read: the input, the pipeline's output, the image bytes and the layout found.
+type Extracted = (OcrJobInput, OcrJobOutput, Vec<u8>, Option<ocr::layout::Layout>);
+
+/// The capture of the job input, read — or why there was nothing to read.
+fn extract(args: &ExtractArgs) -> Result<Extracted, job_input::InputRejected> {
     let document = std::fs::read(&args.input).map_err(|e| job_input::InputRejected {
         job_id: uuid::Uuid::nil(),
         code: OcrErrorCode::InvalidInput,
@@ -98,12 +101,12 @@ fn extract(args: &ExtractArgs) -> Result<(OcrJobInput, OcrJobOutput, Vec<u8>), j
     let download_time = downloading.elapsed();
 
     let engine_error = |e: ocr::engine::EngineError| rejected(OcrErrorCode::OcrEngineError, e.to_string());
-    let second = args.ppocr.load().map_err(engine_error)?;
-    let mut output = Pipeline::standard(second).map_err(engine_error)?.run(&input, &image);
+    let models = args.ppocr.load().map_err(engine_error)?;
+    let (mut output, found) = Pipeline::standard(models).map_err(engine_error)?.run_with_layout(&input, &image);
     if args.image.is_none() {
         pipeline::record_step(&mut output, "download", download_time);
     }
-    Ok((input, output, image))
+    Ok((input, output, image, found))
 }
 
 fn fetch(args: &ExtractArgs, input: &OcrJobInput) -> Result<Vec<u8>, download::DownloadError> {

@@ -46,8 +46,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
             // One OCR engine per job in flight: readings never queue behind each other.
-            let second = cli.ppocr.load().context("loading the PP-OCR model")?;
-            let ocr = OcrPool::new(usize::from(cli.worker.worker_concurrency), second).context("starting Tesseract")?;
+            let models = cli.ppocr.load().context("loading the PP-OCR models")?;
+            let ocr = OcrPool::new(usize::from(cli.worker.worker_concurrency), models).context("starting Tesseract")?;
             let (nats, js) = connect_nats(&cli.nats, "extract-worker").await?;
             let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
             let task = ExtractTask {

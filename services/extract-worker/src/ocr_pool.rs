@@ -5,13 +5,13 @@
 //! at once — also after a timeout, when the runtime gives up waiting but the reading still
 //! finishes on its thread and holds its permit until then. Each Tesseract engine (~90 ms to
 //! create, not thread-safe) is created once and reused by whichever reading takes it next; the
-//! PP-OCR model is loaded once and shared by all of them.
+//! PP-OCR models are loaded once and shared by all of them.
 
 use std::sync::{Arc, Mutex};
 
 use ocr::engine::{EngineError, TesseractReader};
 use ocr::pipeline::Pipeline;
-use ocr::ppocr::PpOcrReader;
+use ocr::ppocr::PpOcrModels;
 use proto::{OcrJobInput, OcrJobOutput};
 use tokio::sync::Semaphore;
 
@@ -21,7 +21,7 @@ type Reader = Pipeline<TesseractReader>;
 pub struct OcrPool {
     permits: Arc<Semaphore>,
     idle: Arc<Mutex<Vec<Reader>>>,
-    second: Option<PpOcrReader>,
+    models: PpOcrModels,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,19 +35,19 @@ pub enum OcrPoolError {
 impl OcrPool {
     /// A pool of at most `threads` concurrent readings. One engine is created now, so a missing
     /// Tesseract or language pack stops the worker at start rather than failing every job.
-    pub fn new(threads: usize, second: Option<PpOcrReader>) -> Result<Self, EngineError> {
-        let first = Pipeline::standard(second.clone())?;
+    pub fn new(threads: usize, models: PpOcrModels) -> Result<Self, EngineError> {
+        let first = Pipeline::standard(models.clone())?;
         Ok(OcrPool {
             permits: Arc::new(Semaphore::new(threads.max(1))),
             idle: Arc::new(Mutex::new(vec![first])),
-            second,
+            models,
         })
     }
 
     pub async fn read(&self, input: OcrJobInput, image: Vec<u8>) -> Result<OcrJobOutput, OcrPoolError> {
         let permit = Arc::clone(&self.permits).acquire_owned().await.expect("the semaphore is never closed");
         let idle = Arc::clone(&self.idle);
-        let second = self.second.clone();
+        let models = self.models.clone();
         let span = tracing::Span::current();
         let reading = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -55,7 +55,7 @@ impl OcrPool {
             let taken = idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
             let mut reader = match taken {
                 Some(reader) => reader,
-                None => Pipeline::standard(second)?,
+                None => Pipeline::standard(models)?,
             };
             let output = reader.run(&input, &image);
             idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(reader);

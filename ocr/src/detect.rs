@@ -1,0 +1,191 @@
+//! Where the text is: PP-OCRv4's text detection model (DBNet, `ch_PP-OCRv4_det_infer.onnx` from
+//! the same `rapidocr_onnxruntime` wheel as the recogniser), run in-process by `tract`.
+//!
+//! The model turns the capture into a map of "text here" probabilities; every blob of the map
+//! above [`PIXEL_THRESHOLD`] is one text box. The capture is scaled into one fixed canvas
+//! ([`CANVAS_WIDTH`] × [`CANVAS_HEIGHT`], letterboxed), so the plan is optimised once, and so a
+//! capture of any size from 0.5× to 3× reaches the model with its names 9–13 px tall: large
+//! enough to be found, small enough to keep a name and the level number beside it apart. The
+//! post-processing follows PaddleOCR's `DBPostProcess` (RapidOCR's defaults), with upright
+//! boxes: the scoreboard's text is never rotated.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use image::RgbImage;
+use image::imageops::{self, FilterType};
+use imageproc::region_labelling::{Connectivity, connected_components};
+use tract_onnx::prelude::*;
+
+use crate::engine::EngineError;
+
+const CANVAS_WIDTH: u32 = 960;
+const CANVAS_HEIGHT: u32 = 640;
+/// A map pixel belongs to text above this probability (PaddleOCR's `thresh`).
+const PIXEL_THRESHOLD: f32 = 0.3;
+/// A blob is kept when its mean probability reaches this (PaddleOCR's `box_thresh`).
+const BOX_THRESHOLD: f32 = 0.5;
+/// The map marks the core of each text line; boxes are grown back by this ratio of area to
+/// perimeter (PaddleOCR's `unclip_ratio`).
+const UNCLIP_RATIO: f64 = 1.6;
+
+/// Where `scripts/install-deps.sh` and the Docker image put the model.
+pub const DEFAULT_MODEL: &str = "/usr/local/share/lol-ocr/ch_PP-OCRv4_det_infer.onnx";
+
+/// A detected text box in capture pixels (`x1`, `y1` exclusive).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextBox {
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+}
+
+impl TextBox {
+    pub fn height(&self) -> f64 {
+        self.y1 - self.y0
+    }
+
+    pub fn centre_y(&self) -> f64 {
+        (self.y0 + self.y1) / 2.0
+    }
+}
+
+/// Cheap to clone: the optimised plan is shared.
+#[derive(Clone)]
+pub struct TextDetector {
+    plan: Arc<TypedRunnableModel>,
+}
+
+impl TextDetector {
+    pub fn load(model: &Path) -> Result<Self, EngineError> {
+        if !model.is_file() {
+            return Err(EngineError(format!(
+                "PP-OCR detection model {} not found (scripts/install-deps.sh installs it)",
+                model.display()
+            )));
+        }
+        let failed = |e: TractError| EngineError(format!("PP-OCR detection model {}: {e}", model.display()));
+        let plan = tract_onnx::onnx()
+            .model_for_path(model)
+            .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, CANVAS_HEIGHT as usize, CANVAS_WIDTH as usize]).into()))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(failed)?;
+        Ok(TextDetector { plan })
+    }
+
+    /// Every text box of `image`, top to bottom.
+    pub fn detect(&self, image: &RgbImage) -> Result<Vec<TextBox>, EngineError> {
+        let (width, height) = image.dimensions();
+        let scale = (f64::from(CANVAS_WIDTH) / f64::from(width)).min(f64::from(CANVAS_HEIGHT) / f64::from(height));
+        let fit = |side: u32, limit: u32| ((f64::from(side) * scale).round() as u32).clamp(1, limit);
+        let resized =
+            imageops::resize(image, fit(width, CANVAS_WIDTH), fit(height, CANVAS_HEIGHT), FilterType::Triangle);
+        // PaddleOCR's models were trained on OpenCV's BGR order, normalised to -1..1; the
+        // letterbox stays black, like the client's background.
+        let mut input =
+            tract_ndarray::Array4::<f32>::from_elem((1, 3, CANVAS_HEIGHT as usize, CANVAS_WIDTH as usize), -1.0);
+        for (x, y, pixel) in resized.enumerate_pixels() {
+            for (channel, value) in pixel.0.iter().rev().enumerate() {
+                input[[0, channel, y as usize, x as usize]] = f32::from(*value) / 127.5 - 1.0;
+            }
+        }
+        let outputs = self
+            .plan
+            .run(tvec!(input.into_tensor().into()))
+            .map_err(|e| EngineError(format!("PP-OCR detection run: {e}")))?;
+        let map = outputs[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| EngineError(format!("PP-OCR detection output: {e}")))?;
+        if map.shape() != [1, 1, CANVAS_HEIGHT as usize, CANVAS_WIDTH as usize] {
+            return Err(EngineError(format!("PP-OCR detection output has shape {:?}", map.shape())));
+        }
+        let probability = |x: u32, y: u32| map[[0, 0, y as usize, x as usize]];
+        let mut boxes = blobs(CANVAS_WIDTH, CANVAS_HEIGHT, probability)
+            .into_iter()
+            .filter_map(|blob| {
+                let grown = blob.unclipped()?;
+                Some(TextBox {
+                    x0: (grown.x0 / scale).clamp(0.0, f64::from(width)),
+                    y0: (grown.y0 / scale).clamp(0.0, f64::from(height)),
+                    x1: (grown.x1 / scale).clamp(0.0, f64::from(width)),
+                    y1: (grown.y1 / scale).clamp(0.0, f64::from(height)),
+                })
+            })
+            .filter(|b| b.x1 - b.x0 > 3.0 && b.height() > 3.0)
+            .collect::<Vec<_>>();
+        boxes.sort_by(|a, b| a.centre_y().total_cmp(&b.centre_y()));
+        Ok(boxes)
+    }
+}
+
+/// A blob of the probability map, in map pixels.
+#[derive(Debug, Clone, Copy)]
+struct Blob {
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+}
+
+impl Blob {
+    /// Grown by the unclip distance; `None` when too small to be text (PaddleOCR's `min_size`).
+    fn unclipped(&self) -> Option<Blob> {
+        let (w, h) = (self.x1 - self.x0, self.y1 - self.y0);
+        if w.min(h) < 3.0 {
+            return None;
+        }
+        let distance = w * h * UNCLIP_RATIO / (2.0 * (w + h));
+        let grown =
+            Blob { x0: self.x0 - distance, y0: self.y0 - distance, x1: self.x1 + distance, y1: self.y1 + distance };
+        ((grown.x1 - grown.x0).min(grown.y1 - grown.y0) >= 5.0).then_some(grown)
+    }
+}
+
+/// The connected blobs of map pixels above the threshold (dilated by one pixel, which joins the
+/// letters of a spaced-out name), kept when their mean probability is high enough.
+fn blobs(width: u32, height: u32, probability: impl Fn(u32, u32) -> f32) -> Vec<Blob> {
+    let above = |x: u32, y: u32| probability(x, y) > PIXEL_THRESHOLD;
+    // PaddleOCR dilates with a 2 × 2 kernel: a pixel is set when it or its left, upper or
+    // upper-left neighbour is.
+    let mask = image::GrayImage::from_fn(width, height, |x, y| {
+        let set = above(x, y)
+            || (x > 0 && above(x - 1, y))
+            || (y > 0 && above(x, y - 1))
+            || (x > 0 && y > 0 && above(x - 1, y - 1));
+        image::Luma([if set { 255 } else { 0 }])
+    });
+    let labels = connected_components(&mask, Connectivity::Eight, image::Luma([0u8]));
+    let mut extents: Vec<Option<(u32, u32, u32, u32)>> = Vec::new();
+    for (x, y, label) in labels.enumerate_pixels() {
+        let label = label.0[0] as usize;
+        if label == 0 {
+            continue;
+        }
+        if extents.len() <= label {
+            extents.resize(label + 1, None);
+        }
+        let extent = extents[label].get_or_insert((x, y, x, y));
+        *extent = (extent.0.min(x), extent.1.min(y), extent.2.max(x), extent.3.max(y));
+    }
+    extents
+        .into_iter()
+        .flatten()
+        .filter_map(|(x0, y0, x1, y1)| {
+            let mut sum = 0.0f64;
+            for y in y0..=y1 {
+                for x in x0..=x1 {
+                    sum += f64::from(probability(x, y));
+                }
+            }
+            let mean = sum / f64::from((x1 - x0 + 1) * (y1 - y0 + 1));
+            (mean >= f64::from(BOX_THRESHOLD)).then_some(Blob {
+                x0: f64::from(x0),
+                y0: f64::from(y0),
+                x1: f64::from(x1),
+                y1: f64::from(y1),
+            })
+        })
+        .collect()
+}
