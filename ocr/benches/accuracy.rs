@@ -1,14 +1,17 @@
-//! Accuracy and speed of the pipeline on the labelled public set:
+//! Accuracy and speed of the pipeline on a labelled set:
 //!
 //!     OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench accuracy [-- DIR]      (make bench-ocr)
 //!
-//! DIR defaults to `../shared/endscreens/public` beside the repository. One engine, one thread,
+//! DIR defaults to `../shared/endscreens/real` beside the repository (the real captures, which
+//! judge the OCR); `make bench-ocr` then runs `../shared/endscreens/public` (synthetic) too.
+//! Categories are source, language and capture kind. One engine, one thread,
 //! warm (the first image is read twice and its first timing dropped). Prints per-category
 //! results, every failure, time per capture, peak memory, and the `lol-ocr` cold start.
 //!
 //! When the PyPI package `rapidocr-onnxruntime` is installed, the same run also measures the
 //! original plan's way — PP-OCRv4 over the whole image, a new Python process per job
-//! (`bench/ppocr/read_scoreboard.py`) — for time per job and names read exactly, beside ours.
+//! (`bench/ppocr/read_scoreboard.py`) — for time per job and names read exactly, beside ours
+//! (`BENCH_NO_PPOCR=1` leaves it out).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,7 +58,7 @@ fn main() {
     let dir = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-'))
-        .unwrap_or_else(|| format!("{}/../../shared/endscreens/public", env!("CARGO_MANIFEST_DIR")));
+        .unwrap_or_else(|| format!("{}/../../shared/endscreens/real", env!("CARGO_MANIFEST_DIR")));
     let mut labels: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{dir}: {e}"))
         .map(|e| e.expect("entry").path())
@@ -88,7 +91,9 @@ fn main() {
         times.push(t0.elapsed().as_secs_f64() * 1000.0);
         let score = scoring::score(&output, &label["expected"]);
         all.add(score);
-        let category = format!("{} {}", label["lang"].as_str().unwrap(), label["capture"].as_str().unwrap());
+        // Real captures name their source repository; the synthetic set has one generator.
+        let source = label["source"]["repository"].as_str().map_or("synthetic", |r| r.split('/').next().unwrap_or(r));
+        let category = format!("{source} {} {}", label["lang"].as_str().unwrap(), label["capture"].as_str().unwrap());
         by_category.entry(category).or_default().add(score);
         if let proto::OcrJobOutput::Done(reading) = &output {
             let rows = reading.parsed.blue.iter().chain(&reading.parsed.red);

