@@ -61,16 +61,10 @@ pub struct TextDetector {
 
 impl TextDetector {
     pub fn load(model: &Path) -> Result<Self, EngineError> {
-        if !model.is_file() {
-            return Err(EngineError(format!(
-                "PP-OCR detection model {} not found (scripts/install-deps.sh installs it)",
-                model.display()
-            )));
-        }
-        let failed = |e: TractError| EngineError(format!("PP-OCR detection model {}: {e}", model.display()));
-        let plan = tract_onnx::onnx()
-            .model_for_path(model)
-            .and_then(|m| m.with_input_fact(0, f32::fact([1, 3, CANVAS_HEIGHT as usize, CANVAS_WIDTH as usize]).into()))
+        let what = "PP-OCR detection model";
+        let failed = |e: TractError| EngineError(format!("{what} {}: {e}", model.display()));
+        let plan = crate::ppocr::read_onnx(model, what, "")?
+            .with_input_fact(0, f32::fact([1, 3, CANVAS_HEIGHT as usize, CANVAS_WIDTH as usize]).into())
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(failed)?;
@@ -148,15 +142,16 @@ impl Blob {
 /// The connected blobs of map pixels above the threshold (dilated by one pixel, which joins the
 /// letters of a spaced-out name), kept when their mean probability is high enough.
 fn blobs(width: u32, height: u32, probability: impl Fn(u32, u32) -> f32) -> Vec<Blob> {
-    let above = |x: u32, y: u32| probability(x, y) > PIXEL_THRESHOLD;
+    let above = image::GrayImage::from_fn(width, height, |x, y| {
+        image::Luma([if probability(x, y) > PIXEL_THRESHOLD { 255 } else { 0 }])
+    });
     // PaddleOCR dilates with a 2 × 2 kernel: a pixel is set when it or its left, upper or
     // upper-left neighbour is.
+    let set = |x: u32, y: u32| above.get_pixel(x, y).0[0] != 0;
     let mask = image::GrayImage::from_fn(width, height, |x, y| {
-        let set = above(x, y)
-            || (x > 0 && above(x - 1, y))
-            || (y > 0 && above(x, y - 1))
-            || (x > 0 && y > 0 && above(x - 1, y - 1));
-        image::Luma([if set { 255 } else { 0 }])
+        let on =
+            set(x, y) || (x > 0 && set(x - 1, y)) || (y > 0 && set(x, y - 1)) || (x > 0 && y > 0 && set(x - 1, y - 1));
+        image::Luma([if on { 255 } else { 0 }])
     });
     let labels = connected_components(&mask, Connectivity::Eight, image::Luma([0u8]));
     let mut extents: Vec<Option<(u32, u32, u32, u32)>> = Vec::new();

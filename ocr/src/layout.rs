@@ -76,7 +76,16 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
     if boxes.len() < LEAST_ROWS {
         return Err(NotAScoreboard(format!("{} texts found, too few for two tables of five", boxes.len())));
     }
-    let fits: Vec<Fit> = boxes.iter().filter_map(|b| fit(&column_of(b, boxes))).collect();
+    // Boxes of one column mostly gather the same column: each distinct one is fitted once.
+    // (In the order first met: on a tie between fits, the first one wins.)
+    let mut columns: Vec<Vec<usize>> = Vec::new();
+    for column in boxes.iter().map(|b| column_of(b, boxes)) {
+        if !columns.contains(&column) {
+            columns.push(column);
+        }
+    }
+    let fits: Vec<Fit> =
+        columns.iter().filter_map(|column| fit(&column.iter().map(|&i| &boxes[i]).collect::<Vec<_>>())).collect();
     if fits.is_empty() {
         return Err(NotAScoreboard("no column of texts in ten rows, five and five".to_owned()));
     }
@@ -157,12 +166,15 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
     Ok(Layout { title, blue: cells[..5].to_vec(), red: cells[5..].to_vec(), pitch })
 }
 
-/// The boxes left-aligned with `anchor` and of about its height, top to bottom.
-fn column_of<'a>(anchor: &TextBox, boxes: &'a [TextBox]) -> Vec<&'a TextBox> {
+/// The indices of the boxes left-aligned with `anchor` and of about its height (`boxes` come
+/// top to bottom, so the column does too).
+fn column_of(anchor: &TextBox, boxes: &[TextBox]) -> Vec<usize> {
     let h = anchor.height();
-    boxes
-        .iter()
-        .filter(|b| (b.x0 - anchor.x0).abs() <= (h * 0.35).max(3.0) && (h * 0.6..=h * 1.6).contains(&b.height()))
+    (0..boxes.len())
+        .filter(|&i| {
+            let b = &boxes[i];
+            (b.x0 - anchor.x0).abs() <= (h * 0.35).max(3.0) && (h * 0.6..=h * 1.6).contains(&b.height())
+        })
         .collect()
 }
 

@@ -2,8 +2,8 @@
 //!
 //! [`plain`]: Unicode NFC (Hangul typed and Hangul read can differ in composition), lowercase,
 //! no whitespace — spacing is what OCR gets wrong most and players rarely tell apart.
-//! [`folded`]: [`plain`] in Unicode NFD (Hangul as jamo), with the look-alikes OCR confuses on this screen's font mapped to one
-//! character (`i` (so `I`)/`l`/`1`/`|` → `l`, `O`/`0` → `o`, `rn` → `m`, `5` → `s` is *not* folded: it is
+//! [`folded`]: [`plain`] in Unicode NFD (Hangul as jamo), with the look-alikes OCR confuses on
+//! this screen's font mapped to one character (`i` (so `I`)/`l`/`1`/`|` → `l`, `O`/`0` → `o`, `rn` → `m`, `5` → `s` is *not* folded: it is
 //! a real difference in names like `Faker5`).
 
 use unicode_normalization::UnicodeNormalization;

@@ -179,19 +179,21 @@ impl<R: LineReader> Pipeline<R> {
             timings.step("second_looks");
             for &r in &unmatched {
                 let cell = if r < 5 { found.blue[r] } else { found.red[r - 5] };
+                let cut = crop(&image, cell);
                 for look in preprocess::SECOND_LOOKS {
-                    rows[r].readings.push(self.read_cell(&image, cell, scale, look).map_err(engine_error)?);
+                    let line = preprocess::text_line(&cut, scale, look);
+                    rows[r].readings.push(self.reader.read_line(&line).map_err(engine_error)?);
                 }
                 if let Some(hangul) = self.hangul.as_mut() {
                     for look in [preprocess::GREY_LOOK, preprocess::FIRST_LOOK] {
-                        let line = preprocess::text_line(&crop(&image, cell), scale, look);
+                        let line = preprocess::text_line(&cut, scale, look);
                         rows[r].readings.push(hangul.read_line(&line).map_err(engine_error)?);
                     }
                 }
                 if let Some(second) = self.second.as_mut() {
                     // The neural reader takes the cell as it is (grey, light on dark, no margin):
                     // Tesseract's upscale and white frame shrink the text it sees.
-                    let line = image::imageops::grayscale(&crop(&image, cell));
+                    let line = image::imageops::grayscale(&cut);
                     rows[r].readings.push(second.read_line(&line).map_err(engine_error)?);
                 }
             }

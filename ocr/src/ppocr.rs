@@ -66,6 +66,18 @@ impl PpOcrConfig {
     }
 }
 
+/// An ONNX model file, read by tract; a missing file says where the models come from (`hint`
+/// adds how to do without this one).
+pub(crate) fn read_onnx(model: &Path, what: &str, hint: &str) -> Result<InferenceModel, EngineError> {
+    if !model.is_file() {
+        return Err(EngineError(format!(
+            "{what} {} not found (scripts/install-deps.sh installs it{hint})",
+            model.display()
+        )));
+    }
+    tract_onnx::onnx().model_for_path(model).map_err(|e| EngineError(format!("{what} {}: {e}", model.display())))
+}
+
 /// Cheap to clone: the optimised model and the character list are shared, and a run keeps its
 /// state to itself, so every OCR thread can hold one.
 #[derive(Clone)]
@@ -77,14 +89,9 @@ pub struct PpOcrReader {
 
 impl PpOcrReader {
     pub fn load(model: &Path) -> Result<Self, EngineError> {
-        if !model.is_file() {
-            return Err(EngineError(format!(
-                "PP-OCR model {} not found (scripts/install-deps.sh installs it; PPOCR_REC_MODEL= turns it off)",
-                model.display()
-            )));
-        }
-        let failed = |e: TractError| EngineError(format!("PP-OCR model {}: {e}", model.display()));
-        let loaded = tract_onnx::onnx().model_for_path(model).map_err(failed)?;
+        let what = "PP-OCR model";
+        let failed = |e: TractError| EngineError(format!("{what} {}: {e}", model.display()));
+        let loaded = read_onnx(model, what, "; PPOCR_REC_MODEL= turns it off")?;
         let characters = loaded
             .properties
             .get("onnx.metadata_props.character")
