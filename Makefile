@@ -30,8 +30,8 @@ bench-auto-done: ## the auto-done UPDATE over 1,000,000 sessions (needs `make st
 	cargo bench -p scheduler --bench auto_done
 
 bench-ocr:       ## OCR accuracy and speed on the real captures (with the original plan's reader), then the synthetic set
-	OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench accuracy -- ../shared/endscreens/real
-	BENCH_NO_PPOCR=1 OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench accuracy -- ../shared/endscreens/public
+	OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench accuracy -- $(CURDIR)/../shared/endscreens/real
+	BENCH_NO_PPOCR=1 OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench accuracy -- $(CURDIR)/../shared/endscreens/public
 
 bench-extract:   ## screenshots per minute through the extract worker, 1 and 2 processes (needs `make stack-up`)
 	eval "$$(scripts/stack.sh env)" && cargo bench -p extract-worker --bench throughput
