@@ -18,6 +18,7 @@ pub use contract::{Contract, ContractError, Job, decode, encode, from_value_unch
 pub use extract_job::ExtractJob;
 pub use ocr_job::{
     Confidence, FriendEntry, MatchMethod, MatchTeams, ModelInfo, OcrCandidate, OcrError, OcrErrorCode, OcrFailure,
-    OcrJobInput, OcrJobOutput, OcrOptions, OcrReading, OcrTexts, ParsedRow, ParsedRows, Percent, RiotId, RoiProfile,
-    RowCount, RowIndex, RowMatch, S3Location, Side, Team, TeamASideEvidence, TextCandidate, TopK, Unit, UnmatchedRow,
+    OcrJobInput, OcrJobOutput, OcrOptions, OcrReading, OcrTexts, ParsedRow, ParsedRows, Percent, RecordedTeam, RiotId,
+    RoiProfile, RosterConflict, RowCount, RowIndex, RowMatch, S3Location, Side, Team, TeamASideEvidence, TextCandidate,
+    TopK, Unit, UnmatchedRow, Warning, WarningCode,
 };

@@ -230,6 +230,10 @@ struct WireOutput {
     team_a_side_evidence: Option<TeamASideEvidence>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     unmatched: Option<Vec<UnmatchedRow>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    roster_conflicts: Option<Vec<RosterConflict>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    warnings: Option<Vec<Warning>>,
     timings: BTreeMap<String, f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<OcrError>,
@@ -274,6 +278,8 @@ impl TryFrom<WireOutput> for OcrJobOutput {
                     matching: required(wire.matching, "matching")?,
                     team_a_side_evidence: required(wire.team_a_side_evidence, "teamASideEvidence")?,
                     unmatched: required(wire.unmatched, "unmatched")?,
+                    roster_conflicts: required(wire.roster_conflicts, "rosterConflicts")?,
+                    warnings: required(wire.warnings, "warnings")?,
                     timings: wire.timings,
                 }))
             }
@@ -302,6 +308,8 @@ impl From<OcrJobOutput> for WireOutput {
                 matching: Some(reading.matching),
                 team_a_side_evidence: Some(reading.team_a_side_evidence),
                 unmatched: Some(reading.unmatched),
+                roster_conflicts: Some(reading.roster_conflicts),
+                warnings: Some(reading.warnings),
                 timings: reading.timings,
                 error: None,
             },
@@ -317,6 +325,8 @@ impl From<OcrJobOutput> for WireOutput {
                 matching: None,
                 team_a_side_evidence: None,
                 unmatched: None,
+                roster_conflicts: None,
+                warnings: None,
                 timings: failure.timings,
                 error: Some(failure.error),
             },
@@ -354,6 +364,11 @@ pub struct OcrReading {
     pub matching: Vec<RowMatch>,
     pub team_a_side_evidence: TeamASideEvidence,
     pub unmatched: Vec<UnmatchedRow>,
+    /// Match players read on the other table than their team's: the board contradicts the
+    /// match's recorded teams.
+    pub roster_conflicts: Vec<RosterConflict>,
+    /// What the app should know before trusting the answer, one per code at most.
+    pub warnings: Vec<Warning>,
     /// Milliseconds per pipeline step.
     pub timings: BTreeMap<String, f64>,
 }
@@ -447,6 +462,59 @@ pub struct UnmatchedRow {
     pub side: Side,
     pub row: RowIndex,
     pub raw: String,
+}
+
+/// Which of the match's two teams, as the app recorded them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RecordedTeam {
+    A,
+    B,
+}
+
+impl RecordedTeam {
+    pub fn other(self) -> Self {
+        match self {
+            RecordedTeam::A => RecordedTeam::B,
+            RecordedTeam::B => RecordedTeam::A,
+        }
+    }
+}
+
+/// A player of the match read on the table of the other team: `seen_side` is where their row
+/// is, `recorded_team` where the match puts them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RosterConflict {
+    pub friend_id: Uuid,
+    pub recorded_team: RecordedTeam,
+    pub seen_side: Side,
+    pub row: RowIndex,
+    /// The row's match score: how sure the reading is that this friend sits there.
+    pub score: Percent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Warning {
+    pub code: WarningCode,
+    pub message: String,
+}
+
+/// Why part of a `done` answer is missing or should be confirmed. The codes are stable; the
+/// messages are for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WarningCode {
+    /// One player sits on the other team's table; `teamASide` is given at a lower confidence.
+    RosterConflict,
+    /// Two or more players sit on the other team's table; `teamASide` is `null`.
+    BoardContradictsTeams,
+    /// No row was read as one of the match's players; `teamASide` is `null`.
+    NoMatchPlayers,
+    /// Too few of the match's players were read to place team A; `teamASide` is `null`.
+    FewPlayersRead,
+    /// No title (VICTORY / DEFEAT) was found or read; `winnerSide` is `null`.
+    NoWinnerTitle,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
