@@ -24,6 +24,14 @@ for match in result["matching"]:
     friend = friends.get(match["friendId"], "unmatched") if match["friendId"] else "unmatched"
     method = match.get("method") or ""
     print(f"    {match['side']:>4} row {match['row']}: {match['raw']!r:<22} -> {friend:<24} {match['score']:5.1f} {method}")
+for conflict in result.get("rosterConflicts", []):
+    friend = friends.get(conflict["friendId"], conflict["friendId"])
+    print(
+        f"  conflict: {friend} (team {conflict['recordedTeam']}) was read at the {conflict['seenSide']} table,"
+        f" row {conflict['row']} ({conflict['score']:.1f})"
+    )
+for warning in result.get("warnings", []):
+    print(f"  warning {warning['code']}: {warning['message']}")
 order = ["download", "decode", "layout", "title", "names", "matching", "total"]
 steps = sorted(result["timings"].items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order))
 timings = ", ".join(f"{step} {ms:.0f} ms" for step, ms in steps)

@@ -8,6 +8,8 @@
 //! - [`title`]: the title word → the winning side.
 //! - [`pipeline`]: all of it, bytes and job input → the contract's output, with timings.
 //! - [`scoring`]: a reading against a labelled capture (tests and the accuracy bench only).
+//! - [`roster_variants`]: a labelled capture's input with the recorded teams altered (tests and
+//!   the confidence bench only).
 //! - [`preprocess`] and [`engine`]: a text crop → grey, 3×, dark on white, Otsu → Tesseract
 //!   `kor+eng` single-line reading behind the [`engine::LineReader`] trait.
 //! - [`ppocr`]: PP-OCRv4 text-line recognition (ONNX, run by `tract`), the second
@@ -16,7 +18,9 @@
 //! - [`normalize`]: the forms names are compared in (NFC, case, spaces, OCR look-alikes).
 //! - [`matching`]: all ten rows against the friend dictionary at once (Kuhn–Munkres), with the
 //!   contract's cut-offs, a margin over the runner-up, and the match's players preferred.
-//! - [`team_side`]: which table team A sat at, with a confidence that follows the evidence.
+//! - [`seating`]: which table team A sat at, from the rows matched on their reading, with a
+//!   confidence that follows them; the players read at the other team's table (the board
+//!   contradicts the recorded teams); then the last seats the roster fills.
 //!
 //! - [`job_input`]: a job input document → the contract's type, or the contract's error code.
 //! - [`download`]: the screenshot from S3 under the size limit (the CLI and the extract worker).
@@ -37,8 +41,9 @@ pub mod pipeline;
 pub mod ppocr;
 pub mod preprocess;
 pub mod riot_id;
+pub mod roster_variants;
 pub mod scoring;
-pub mod team_side;
+pub mod seating;
 pub mod title;
 
 /// Tesseract's languages for every reading: the client runs in Korean or English, and names

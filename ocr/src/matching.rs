@@ -14,20 +14,16 @@
 //!    reading: a guest whose name is one edit from a friend's scores 92–96, as high as a
 //!    misread friend, and only the match's roster can tell the two apart — so outside it, no
 //!    guessing. Everything else stays unmatched (guests, unreadable rows).
-//! 4. The last seats ([`fill_last_seats`]), once team A's side is known: on a table whose team
-//!    the match lists in full (five friends, so no guest sat there), the rows still unmatched and
-//!    the team's players still unseated are as many; one row and one player left are paired when
-//!    the reading still resembles the name (at least [`LAST_SEAT_FLOOR`]); with more, the best
-//!    pairing among them is kept where it also beats each row's other choices by a wide margin.
-//!    The roster decides, the text confirms.
+//!
+//! Which table each team sat at, and the rows left for the roster to fill, are
+//! [`seating`](crate::seating)'s.
 
 use pathfinding::prelude::{Matrix, kuhn_munkres};
-use proto::{FriendEntry, MatchMethod, MatchTeams, OcrOptions, Side};
+use proto::{FriendEntry, MatchMethod, MatchTeams, OcrOptions, RecordedTeam, Side};
 use uuid::Uuid;
 
 use crate::normalize;
 use crate::riot_id;
-use crate::team_side;
 
 /// Below this a pairing is not even considered.
 const FLOOR: f64 = 60.0;
@@ -36,22 +32,12 @@ const RELAXED_FLOOR: f64 = 70.0;
 /// Margin over the runner-up required alongside the contract's cut-offs.
 const STRICT_MARGIN: f64 = 2.0;
 /// Margin over the runner-up required for a relaxed acceptance.
-const RELAXED_MARGIN: f64 = 10.0;
+pub(crate) const RELAXED_MARGIN: f64 = 10.0;
 /// Preference for the match's own players in the assignment.
 const PLAYER_BONUS: f64 = 8.0;
 /// Least score for a friend outside the match: the reading equals one of their names (up to
 /// look-alike folding, which costs 0.5).
 const EXACT: f64 = 99.5;
-/// Least score for the last unmatched row of a table against the last unmatched player of its
-/// team: a reading that shares at least half its letters, not an empty or garbage one.
-pub const LAST_SEAT_FLOOR: f64 = 50.0;
-
-/// Which team of the match a friend is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Team {
-    A,
-    B,
-}
 
 /// One OCR reading of a name cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +64,7 @@ pub struct RowMatch {
     pub raw: String,
     pub friend_id: Option<Uuid>,
     /// The matched friend's team in this match, if any.
-    pub team: Option<Team>,
+    pub team: Option<RecordedTeam>,
     /// Score of the matched (or, when unmatched, the best) candidate, 0..=100.
     pub score: f64,
     pub method: Option<MatchMethod>,
@@ -92,18 +78,23 @@ struct Name {
     folded: String,
 }
 
-struct Candidate {
-    friend_id: Uuid,
-    team: Option<Team>,
+/// A friend as the matcher compares them: every name in its normalised forms.
+pub(crate) struct Candidate {
+    pub(crate) friend_id: Uuid,
+    pub(crate) team: Option<RecordedTeam>,
     names: Vec<Name>,
 }
 
+/// A row's best score for one candidate, and which reading and name gave it.
 #[derive(Debug, Clone, Copy)]
-struct Score {
-    value: f64,
-    method: MatchMethod,
-    reading: usize,
+pub(crate) struct Score {
+    pub(crate) value: f64,
+    pub(crate) method: MatchMethod,
+    pub(crate) reading: usize,
 }
+
+/// Per reading of a row: (plain name, folded name, plain full id, folded full id).
+pub(crate) type ParsedReadings = Vec<(String, String, String, String)>;
 
 fn similarity(a_plain: &str, a_folded: &str, name: &Name) -> f64 {
     let exact = rapidfuzz::fuzz::ratio(a_plain.chars(), name.plain.chars()) * 100.0;
@@ -112,12 +103,12 @@ fn similarity(a_plain: &str, a_folded: &str, name: &Name) -> f64 {
     exact.max(folded).max(0.0)
 }
 
-fn candidates(dictionary: &[FriendEntry], teams: &MatchTeams) -> Vec<Candidate> {
+pub(crate) fn candidates(dictionary: &[FriendEntry], teams: &MatchTeams) -> Vec<Candidate> {
     let team_of = |id: &Uuid| {
         if teams.team_a.friend_ids().contains(id) {
-            Some(Team::A)
+            Some(RecordedTeam::A)
         } else if teams.team_b.friend_ids().contains(id) {
-            Some(Team::B)
+            Some(RecordedTeam::B)
         } else {
             None
         }
@@ -142,7 +133,7 @@ fn candidates(dictionary: &[FriendEntry], teams: &MatchTeams) -> Vec<Candidate> 
 
 /// Best score of `row` for `candidate` over all readings and names. A `full` name is compared
 /// only with readings that carry a tag, and name-only ones with the game name alone.
-fn best_score(parsed: &[(String, String, String, String)], candidate: &Candidate) -> Option<Score> {
+pub(crate) fn best_score(parsed: &[(String, String, String, String)], candidate: &Candidate) -> Option<Score> {
     let mut best: Option<Score> = None;
     for (reading, (name_plain, name_folded, full_plain, full_folded)) in parsed.iter().enumerate() {
         for name in &candidate.names {
@@ -159,8 +150,7 @@ fn best_score(parsed: &[(String, String, String, String)], candidate: &Candidate
     best
 }
 
-/// Per reading of a row: (plain name, folded name, plain full id, folded full id).
-fn parse_readings(row: &Row) -> Vec<(String, String, String, String)> {
+pub(crate) fn parse_readings(row: &Row) -> ParsedReadings {
     row.readings
         .iter()
         .map(|reading| {
@@ -179,7 +169,7 @@ fn parse_readings(row: &Row) -> Vec<(String, String, String, String)> {
 /// Match every row; see the module documentation for the rules.
 pub fn match_rows(rows: &[Row], dictionary: &[FriendEntry], teams: &MatchTeams, options: &OcrOptions) -> Vec<RowMatch> {
     let candidates = candidates(dictionary, teams);
-    let parsed: Vec<Vec<(String, String, String, String)>> = rows.iter().map(parse_readings).collect();
+    let parsed: Vec<ParsedReadings> = rows.iter().map(parse_readings).collect();
     let scores: Vec<Vec<Option<Score>>> =
         parsed.iter().map(|parsed| candidates.iter().map(|c| best_score(parsed, c)).collect()).collect();
 
@@ -228,72 +218,6 @@ pub fn match_rows(rows: &[Row], dictionary: &[FriendEntry], teams: &MatchTeams, 
         .collect()
 }
 
-/// Rule 4 of the module documentation: with team A at `team_a_side`, pair each table's last
-/// unmatched row with its team's last unmatched player. `rows` and `matches` are in the same
-/// order, as [`match_rows`] returns them.
-pub fn fill_last_seats(
-    rows: &[Row],
-    matches: &mut [RowMatch],
-    dictionary: &[FriendEntry],
-    teams: &MatchTeams,
-    team_a_side: Side,
-) {
-    // Only the match's players can take a last seat: normalise their names, not the dictionary's.
-    let listed = |id: &Uuid| teams.team_a.friend_ids().contains(id) || teams.team_b.friend_ids().contains(id);
-    let players: Vec<FriendEntry> = dictionary.iter().filter(|entry| listed(&entry.friend_id)).cloned().collect();
-    let candidates = candidates(&players, teams);
-    for (table, team) in [(Side::Blue, Team::A), (Side::Red, Team::B)] {
-        let team = if team_a_side == Side::Blue { team } else { other(team) };
-        let roster: Vec<&Candidate> = candidates.iter().filter(|c| c.team == Some(team)).collect();
-        let listed = match team {
-            Team::A => teams.team_a.friend_ids().len(),
-            Team::B => teams.team_b.friend_ids().len(),
-        };
-        let on_table: Vec<usize> = (0..matches.len()).filter(|&r| matches[r].side == table).collect();
-        // A full roster, five rows, every matched row one of this team's players.
-        if listed != 5
-            || roster.len() != 5
-            || on_table.len() != 5
-            || on_table.iter().any(|&r| matches[r].friend_id.is_some() && matches[r].team != Some(team))
-        {
-            continue;
-        }
-        let empty: Vec<usize> = on_table.iter().copied().filter(|&r| matches[r].friend_id.is_none()).collect();
-        let seated = |c: &&&Candidate| matches.iter().any(|m| m.friend_id == Some(c.friend_id));
-        let left: Vec<&&Candidate> = roster.iter().filter(|c| !seated(c)).collect();
-        if empty.is_empty() || empty.len() != left.len() {
-            continue;
-        }
-        let parsed: Vec<_> = empty.iter().map(|&r| parse_readings(&rows[r])).collect();
-        let scores: Vec<Vec<Option<Score>>> =
-            parsed.iter().map(|parsed| left.iter().map(|player| best_score(parsed, player)).collect()).collect();
-        let value = |i: usize, j: usize| scores[i][j].map_or(0.0, |s| s.value);
-        let weights = Matrix::from_fn(empty.len(), left.len(), |(i, j)| (value(i, j) * 100.0).round() as i64);
-        let (_, pairing) = kuhn_munkres(&weights);
-        for (i, &j) in pairing.iter().enumerate() {
-            let Some(score) = scores[i][j] else { continue };
-            let clear = (0..left.len()).filter(|&k| k != j).all(|k| score.value - value(i, k) >= RELAXED_MARGIN);
-            if score.value < LAST_SEAT_FLOOR || !clear {
-                continue;
-            }
-            let r = empty[i];
-            let row = &mut matches[r];
-            row.friend_id = Some(left[j].friend_id);
-            row.team = Some(team);
-            row.score = round1(score.value);
-            row.method = Some(score.method);
-            row.raw = rows[r].readings.get(score.reading).map(|reading| reading.text.clone()).unwrap_or_default();
-        }
-    }
-}
-
-fn other(team: Team) -> Team {
-    match team {
-        Team::A => Team::B,
-        Team::B => Team::A,
-    }
-}
-
 fn accept(score: Score, runner_up: f64, is_player: bool, options: &OcrOptions) -> bool {
     let cutoff = match score.method {
         MatchMethod::Full => options.min_score_full.get(),
@@ -332,22 +256,6 @@ fn assign(scores: &[Vec<Option<Score>>], candidates: &[Candidate]) -> Vec<Option
     pairing.into_iter().map(|c| (c < candidates.len()).then_some(c)).collect()
 }
 
-fn round1(value: f64) -> f64 {
+pub(crate) fn round1(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
-}
-
-/// How many matched rows put each team on each side: the evidence for [`team_side::decide`].
-pub fn side_evidence(matches: &[RowMatch]) -> team_side::Evidence {
-    let mut evidence = team_side::Evidence::default();
-    for row in matches {
-        let count = match (row.team, row.side) {
-            (Some(Team::A), Side::Blue) => &mut evidence.count_a_blue,
-            (Some(Team::A), Side::Red) => &mut evidence.count_a_red,
-            (Some(Team::B), Side::Blue) => &mut evidence.count_b_blue,
-            (Some(Team::B), Side::Red) => &mut evidence.count_b_red,
-            (None, _) => continue,
-        };
-        *count += 1;
-    }
-    evidence
 }

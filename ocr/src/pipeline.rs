@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use proto::{
     Confidence, ModelInfo, OcrError, OcrErrorCode, OcrFailure, OcrJobInput, OcrJobOutput, OcrReading, OcrTexts,
-    ParsedRow, ParsedRows, RowCount, RowIndex, Side, TeamASideEvidence, TextCandidate, Unit, UnmatchedRow,
+    ParsedRow, ParsedRows, RosterConflict, RowCount, RowIndex, Side, TeamASideEvidence, TextCandidate, Unit,
+    UnmatchedRow, Warning, WarningCode,
 };
 
 use crate::detect::TextDetector;
@@ -16,7 +17,7 @@ use crate::layout::{self, Cell, Layout};
 use crate::matching::{self, Reading, Row};
 use crate::ppocr::PpOcrModels;
 use crate::preprocess::Look;
-use crate::{decode, preprocess, riot_id, team_side, title};
+use crate::{decode, preprocess, riot_id, seating, title};
 
 pub struct Pipeline<R: LineReader> {
     reader: R,
@@ -200,12 +201,16 @@ impl<R: LineReader> Pipeline<R> {
             matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
         }
         timings.step("matching");
-        let (mut team_a_side, mut side_confidence) = team_side::decide(matching::side_evidence(&matches));
-        if let Some(side) = team_a_side {
-            matching::fill_last_seats(&rows, &mut matches, &input.friend_dictionary, &input.teams, side);
-            (team_a_side, side_confidence) = team_side::decide(matching::side_evidence(&matches));
+        let seating = seating::seat(&rows, &mut matches, &input.friend_dictionary, &input.teams);
+        let mut warnings = seating.warnings;
+        if winner_side.is_none() {
+            let why = if found.title.is_some() { "was not read as VICTORY or DEFEAT" } else { "is not in the capture" };
+            warnings.push(Warning {
+                code: WarningCode::NoWinnerTitle,
+                message: format!("the winner is not given: the title above the tables {why}"),
+            });
         }
-        let evidence = matching::side_evidence(&matches);
+        let evidence = seating.evidence;
 
         let parsed = |side: Side| -> Vec<ParsedRow> {
             rows.iter()
@@ -228,8 +233,8 @@ impl<R: LineReader> Pipeline<R> {
             job_id: input.job_id,
             model: self.model(input),
             winner_side,
-            team_a_side,
-            confidence: Confidence { winner: unit(winner_confidence), team_a_side: unit(side_confidence) },
+            team_a_side: seating.team_a_side,
+            confidence: Confidence { winner: unit(winner_confidence), team_a_side: unit(seating.confidence) },
             ocr: OcrTexts {
                 winner_text_candidates: title_readings
                     .iter()
@@ -266,6 +271,18 @@ impl<R: LineReader> Pipeline<R> {
                 .filter(|m| m.friend_id.is_none())
                 .map(|m| UnmatchedRow { side: m.side, row: index(m.row), raw: m.raw.clone() })
                 .collect(),
+            roster_conflicts: seating
+                .conflicts
+                .iter()
+                .map(|c| RosterConflict {
+                    friend_id: c.friend_id,
+                    recorded_team: c.recorded,
+                    seen_side: c.seen,
+                    row: index(c.row),
+                    score: percent(c.score),
+                })
+                .collect(),
+            warnings,
             timings: BTreeMap::new(),
         })
     }

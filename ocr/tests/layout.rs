@@ -1,14 +1,15 @@
 //! The layout (real PP-OCR detector) against labelled captures: on the committed synthetic
 //! fixtures every labelled name's ink lies inside its cell; on every real capture in
 //! `../shared/endscreens/real` two tables of five name cells are found inside the image and the
-//! whole pipeline's winner and team A side equal the labels. Labels are read here only, to check.
+//! whole pipeline's winner and team A side equal the labels, with no roster conflict or warning.
+//! Labels are read here only, to check.
 
 use std::path::{Path, PathBuf};
 
 use ocr::detect::TextDetector;
 use ocr::layout::{self, Cell, Layout};
 use ocr::pipeline::Pipeline;
-use proto::OcrJobOutput;
+use proto::{OcrJobOutput, WarningCode};
 
 fn detector() -> TextDetector {
     TextDetector::load(Path::new(ocr::detect::DEFAULT_MODEL)).expect("the detection model (scripts/install-deps.sh)")
@@ -100,6 +101,15 @@ fn every_real_capture_gets_the_labelled_winner_and_team_a_side() {
         let winner_checked = !label["expected"]["winnerSide"].is_null();
         if !matches!(output, OcrJobOutput::Done(_)) || (winner_checked && !score.winner_right) || !score.side_right {
             wrong.push(format!("{}: {score:?}", path.file_name().unwrap().to_string_lossy()));
+        }
+        // The board agrees with the recorded teams: nothing to report but a missing title.
+        if let OcrJobOutput::Done(reading) = &output {
+            let codes: Vec<WarningCode> = reading.warnings.iter().map(|w| w.code).collect();
+            let expected = if reading.winner_side.is_none() { vec![WarningCode::NoWinnerTitle] } else { vec![] };
+            if !reading.roster_conflicts.is_empty() || codes != expected {
+                let name = path.file_name().unwrap().to_string_lossy();
+                wrong.push(format!("{name}: conflicts {:?}, warnings {codes:?}", reading.roster_conflicts));
+            }
         }
     }
     assert!(wrong.is_empty(), "{} real captures read wrong:\n{}", wrong.len(), wrong.join("\n"));

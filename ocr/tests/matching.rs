@@ -1,9 +1,9 @@
 //! The matcher on the cases the real screen produces: Hangul, look-alikes, spaces, aliases,
 //! guests, decoys one edit away, and half-size misreads.
 
-use ocr::matching::{Reading, Row, RowMatch, Team, fill_last_seats, match_rows, side_evidence};
-use ocr::team_side;
-use proto::{FriendEntry, MatchMethod, MatchTeams, OcrOptions, RiotId, Side};
+use ocr::matching::{Reading, Row, RowMatch, match_rows};
+use ocr::seating::{self, Evidence, Seating};
+use proto::{FriendEntry, MatchMethod, MatchTeams, OcrOptions, RecordedTeam, RiotId, Side, WarningCode};
 use uuid::Uuid;
 
 struct Friend {
@@ -63,7 +63,7 @@ fn an_old_name_matches_through_the_alias() {
     let matches = run(&rows(Side::Red, &["OldName"]), &[&renamed], &[], &[&renamed]);
     assert_eq!(matches[0].friend_id, Some(renamed.id));
     assert_eq!(matches[0].method, Some(MatchMethod::Alias));
-    assert_eq!(matches[0].team, Some(Team::B));
+    assert_eq!(matches[0].team, Some(RecordedTeam::B));
 }
 
 #[test]
@@ -134,9 +134,9 @@ fn rows_decide_team_a_side() {
     screen.extend(rows(Side::Red, &["Ateam0x", "Ateam1x", "Guest", "Ateam3x", "Ateam4x"]));
     let all: Vec<&Friend> = a.iter().chain(&b).collect();
     let matches = run(&screen, &all, &a.iter().collect::<Vec<_>>(), &b.iter().collect::<Vec<_>>());
-    let evidence = side_evidence(&matches);
+    let evidence = Evidence::of(&matches);
     assert_eq!((evidence.count_a_red, evidence.count_b_blue, evidence.count_a_blue), (4, 5, 0));
-    let (side, confidence) = team_side::decide(evidence);
+    let (side, confidence) = seating::decide(evidence);
     assert_eq!(side, Some(Side::Red));
     assert!(confidence > 0.99);
 }
@@ -165,7 +165,8 @@ fn board_with_last_seats(
     };
     let entries: Vec<FriendEntry> = all.iter().map(|f| f.entry.clone()).collect();
     let mut matches = match_rows(&screen, &entries, &teams, &OcrOptions::default());
-    fill_last_seats(&screen, &mut matches, &entries, &teams, Side::Blue);
+    let seating = seating::seat(&screen, &mut matches, &entries, &teams);
+    assert_eq!(seating.team_a_side, Some(Side::Blue));
     (matches, a, b)
 }
 
@@ -179,8 +180,8 @@ fn the_last_row_of_a_full_team_takes_its_last_player_when_the_text_agrees() {
         5,
     );
     assert_eq!(matches[4].friend_id, Some(a[4].id), "{:?}", matches[4]);
-    assert_eq!(matches[4].team, Some(Team::A));
-    assert!(matches[4].score >= ocr::matching::LAST_SEAT_FLOOR && matches[4].score < 70.0, "{:?}", matches[4]);
+    assert_eq!(matches[4].team, Some(RecordedTeam::A));
+    assert!(matches[4].score >= seating::LAST_SEAT_FLOOR && matches[4].score < 70.0, "{:?}", matches[4]);
 }
 
 #[test]
@@ -210,4 +211,133 @@ fn no_last_seat_without_a_full_roster_or_a_resembling_reading() {
         5,
     );
     assert_eq!(matches[4].friend_id, None, "{:?}", matches[4]);
+}
+
+/// The ten friends of `board_with_last_seats` (0–4 "team A", 5–9 "team B" as the board shows
+/// them), a match recording `team_a` and `team_b` (indices), and the board's rows.
+fn seat_board(blue: &[&str], red: &[&str], team_a: &[usize], team_b: &[usize]) -> (Seating, Vec<RowMatch>, Vec<Uuid>) {
+    let names = [
+        "Kaisa Main",
+        "TopGapper",
+        "JungleDiff",
+        "MidOrFeed",
+        "SupportMe",
+        "Dragonfly",
+        "Nightowl",
+        "Sunflower",
+        "Waterfall",
+        "Moonlight",
+    ];
+    let friends: Vec<Friend> = names.iter().map(|name| friend(&format!("{name}#KR1"), &[])).collect();
+    let ids: Vec<Uuid> = friends.iter().map(|f| f.id).collect();
+    let teams = MatchTeams {
+        team_a: team_a.iter().map(|&i| ids[i]).collect::<Vec<_>>().try_into().unwrap(),
+        team_b: team_b.iter().map(|&i| ids[i]).collect::<Vec<_>>().try_into().unwrap(),
+    };
+    let mut screen = rows(Side::Blue, blue);
+    screen.extend(rows(Side::Red, red));
+    let entries: Vec<FriendEntry> = friends.iter().map(|f| f.entry.clone()).collect();
+    let mut matches = match_rows(&screen, &entries, &teams, &OcrOptions::default());
+    let seating = seating::seat(&screen, &mut matches, &entries, &teams);
+    (seating, matches, ids)
+}
+
+const BLUE_AS_READ: [&str; 5] = ["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "SupportMe"];
+const RED_AS_READ: [&str; 5] = ["Dragonfly", "Nightowl", "Sunflower", "Waterfall", "Moonlight"];
+
+fn codes(seating: &Seating) -> Vec<WarningCode> {
+    seating.warnings.iter().map(|w| w.code).collect()
+}
+
+#[test]
+fn a_board_that_agrees_with_the_teams_has_no_conflict_and_no_warning() {
+    let (seating, _, _) = seat_board(&BLUE_AS_READ, &RED_AS_READ, &[5, 6, 7, 8, 9], &[0, 1, 2, 3, 4]);
+    assert_eq!(seating.team_a_side, Some(Side::Red));
+    assert!(seating.confidence > 0.99, "{}", seating.confidence);
+    assert_eq!((seating.conflicts.len(), seating.warnings.len()), (0, 0), "{seating:?}");
+}
+
+#[test]
+fn one_exchanged_pair_is_two_conflicts_and_no_side() {
+    // The match recorded SupportMe (blue, row 4) in team B and Dragonfly (red, row 0) in team A.
+    let (seating, _, ids) = seat_board(&BLUE_AS_READ, &RED_AS_READ, &[0, 1, 2, 3, 5], &[4, 6, 7, 8, 9]);
+    assert_eq!(seating.team_a_side, None);
+    assert_eq!(seating.confidence, 0.0);
+    let conflicts: Vec<_> = seating.conflicts.iter().map(|c| (c.friend_id, c.recorded, c.seen, c.row)).collect();
+    assert_eq!(
+        conflicts,
+        vec![(ids[4], RecordedTeam::B, Side::Blue, 4), (ids[5], RecordedTeam::A, Side::Red, 0)],
+        "{seating:?}"
+    );
+    assert_eq!(codes(&seating), vec![WarningCode::BoardContradictsTeams]);
+}
+
+#[test]
+fn one_misplaced_player_leaves_the_side_below_the_conflict_ceiling() {
+    // SupportMe sits with team A but was recorded in team B; Moonlight was left out of the match.
+    let (seating, _, ids) = seat_board(&BLUE_AS_READ, &RED_AS_READ, &[0, 1, 2, 3], &[4, 5, 6, 7, 8]);
+    assert_eq!(seating.team_a_side, Some(Side::Blue));
+    assert!(seating.confidence <= seating::CONFLICT_CEILING && seating.confidence > 0.5, "{}", seating.confidence);
+    assert_eq!(seating.conflicts.len(), 1, "{seating:?}");
+    assert_eq!((seating.conflicts[0].friend_id, seating.conflicts[0].recorded), (ids[4], RecordedTeam::B));
+    assert_eq!(codes(&seating), vec![WarningCode::RosterConflict]);
+}
+
+#[test]
+fn a_board_without_the_match_players_places_nobody() {
+    // The match's players are other friends: the board's names are friends outside this match
+    // (read exactly, so matched, yet no evidence for either table).
+    let (seating, matches, _) = seat_board(&BLUE_AS_READ[..3], &[], &[], &[]);
+    assert!(matches.iter().all(|m| m.friend_id.is_some() && m.team.is_none()), "{matches:?}");
+    assert_eq!(seating.team_a_side, None);
+    assert_eq!(codes(&seating), vec![WarningCode::NoMatchPlayers]);
+}
+
+#[test]
+fn two_players_read_are_too_few_and_said_so() {
+    let (seating, _, _) = seat_board(&BLUE_AS_READ, &RED_AS_READ[..2], &[2, 3], &[]);
+    assert_eq!(seating.team_a_side, None);
+    assert_eq!(codes(&seating), vec![WarningCode::FewPlayersRead]);
+}
+
+#[test]
+fn an_even_split_lists_every_player_and_places_nobody() {
+    // Two of team A on blue, two of team B on blue too: no table is implied.
+    let (seating, _, _) = seat_board(&BLUE_AS_READ[..4], &[], &[0, 1], &[2, 3]);
+    assert_eq!(seating.team_a_side, None);
+    assert_eq!(seating.conflicts.len(), 4, "{seating:?}");
+    assert_eq!(codes(&seating), vec![WarningCode::BoardContradictsTeams]);
+}
+
+#[test]
+fn last_seats_never_raise_the_confidence() {
+    let blue = ["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "SxpxoxtMx"];
+    let (seating, matches, ids) = seat_board(&blue, &RED_AS_READ, &[0, 1, 2, 3, 4], &[5, 6, 7, 8, 9]);
+    assert_eq!(matches[4].friend_id, Some(ids[4]), "the last seat is filled: {:?}", matches[4]);
+    assert_eq!(seating.evidence.count_a_blue, 4, "the seated row is not evidence");
+    assert_eq!(
+        seating.confidence,
+        seating::decide(Evidence { count_a_blue: 4, count_b_red: 5, ..Evidence::default() }).1
+    );
+}
+
+#[test]
+fn no_last_seat_is_filled_when_a_player_conflicts() {
+    // As above, but Dragonfly (red, row 0) was recorded in team A in place of SupportMe.
+    let blue = ["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "SxpxoxtMx"];
+    let (seating, matches, _) = seat_board(&blue, &RED_AS_READ, &[0, 1, 2, 3, 5], &[4, 6, 7, 8, 9]);
+    assert_eq!(seating.conflicts.len(), 1, "{seating:?}");
+    assert_eq!(matches[4].friend_id, None, "{:?}", matches[4]);
+}
+
+#[test]
+fn an_exchanged_player_whose_row_was_not_read_still_withholds_the_side() {
+    // As one exchanged pair, but SupportMe's row (blue, row 4) reads as nothing: only Dragonfly
+    // is seen at the wrong table, yet team B's table is full and SupportMe has no seat there.
+    let blue = ["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "@@@"];
+    let (seating, matches, ids) = seat_board(&blue, &RED_AS_READ, &[0, 1, 2, 3, 5], &[4, 6, 7, 8, 9]);
+    assert_eq!(seating.team_a_side, None, "{seating:?}");
+    assert_eq!(seating.conflicts.iter().map(|c| c.friend_id).collect::<Vec<_>>(), vec![ids[5]]);
+    assert_eq!(codes(&seating), vec![WarningCode::BoardContradictsTeams]);
+    assert_eq!(matches[4].friend_id, None, "no last seat either");
 }

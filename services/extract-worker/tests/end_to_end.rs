@@ -165,6 +165,36 @@ async fn a_screenshot_is_read_and_stored_and_a_rerun_overwrites_it() {
 }
 
 #[tokio::test]
+async fn a_screenshot_of_other_teams_is_stored_with_its_conflicts_and_no_side() {
+    let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
+    let worker = Worker::start(&nats, &db.url, &bucket.endpoint, &bucket.name).await;
+    // The app recorded the teams of another match of the night: one player of A and one of B
+    // exchanged, so the board contradicts them.
+    let label: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(endscreen::fixture(&format!("{FIXTURE}.json"))).unwrap())
+            .unwrap();
+    let exchanged = ocr::roster_variants::alter(&label, ocr::roster_variants::Variant::OneSwap, &[]);
+    let key = "attachments/m1/other-match.jpg";
+    bucket.put(key, screenshot()).await;
+    let seeded = endscreen::seed(&db.pool, &exchanged.input, key).await.expect("seed the match");
+
+    publish(&nats, seeded, "exchanged").await;
+    let row = wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
+    let result = row.result.expect("the result JSON");
+    let output: proto::OcrJobOutput = proto::decode(&serde_json::to_vec(&result).unwrap()).expect("valid output");
+    let proto::OcrJobOutput::Done(reading) = output else { panic!("stored a failure as DONE") };
+    assert_eq!(reading.team_a_side, None, "no side is asserted against the recorded teams");
+    let mut listed: Vec<Uuid> = reading.roster_conflicts.iter().map(|c| c.friend_id).collect();
+    let mut moved = exchanged.moved.clone();
+    (listed.sort(), moved.sort());
+    assert_eq!(listed, moved, "both exchanged players are listed");
+    let codes: Vec<proto::WarningCode> = reading.warnings.iter().map(|w| w.code).collect();
+    assert_eq!(codes, vec![proto::WarningCode::BoardContradictsTeams]);
+    assert_eq!(reading.winner_side, Some(proto::Side::Blue), "the winner does not depend on the teams");
+    worker.stop().await;
+}
+
+#[tokio::test]
 async fn a_missing_object_and_a_corrupt_image_fail_at_once_with_their_reason() {
     let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
     let worker = Worker::start(&nats, &db.url, &bucket.endpoint, &bucket.name).await;

@@ -1,0 +1,104 @@
+//! The whole pipeline on the real captures in `../shared/endscreens/real` with the match's
+//! recorded teams altered ([`ocr::roster_variants`]): what the answer must say when the board
+//! contradicts them. Each capture gets one variant in turn (the confidence bench runs all of
+//! them on every capture), so every variant is pinned on captures of every source.
+
+use std::path::{Path, PathBuf};
+
+use ocr::pipeline::Pipeline;
+use ocr::roster_variants::{self, Variant};
+use ocr::seating::CONFLICT_CEILING;
+use proto::{OcrJobOutput, OcrReading, WarningCode};
+use uuid::Uuid;
+
+const ALTERED: [Variant; 4] = [Variant::OneSwap, Variant::OneMoved, Variant::TwoSwaps, Variant::Strangers];
+
+fn real_labels() -> Vec<(PathBuf, serde_json::Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/endscreens/real");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (the real captures sit in ../shared beside the repository)", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 30, "the real set lost captures: {}", paths.len());
+    paths
+        .into_iter()
+        .map(|p| (p.clone(), serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()))
+        .collect()
+}
+
+fn codes(reading: &OcrReading) -> Vec<WarningCode> {
+    reading.warnings.iter().map(|w| w.code).collect()
+}
+
+/// What is wrong with `reading` as the answer to `variant`, if anything.
+fn check(variant: Variant, reading: &OcrReading, altered: &roster_variants::Altered) -> Option<String> {
+    let listed: Vec<Uuid> = reading.roster_conflicts.iter().map(|c| c.friend_id).collect();
+    let summary = || {
+        format!(
+            "team A {:?} at {:.2}, conflicts {listed:?} (moved {:?}), warnings {:?}",
+            reading.team_a_side,
+            reading.confidence.team_a_side.get(),
+            altered.moved,
+            codes(reading)
+        )
+    };
+    if let Some(stray) = listed.iter().find(|id| !altered.moved.contains(id)) {
+        return Some(format!("{stray} listed as a conflict but not moved: {}", summary()));
+    }
+    let fine = match variant {
+        Variant::OneMoved => {
+            listed == altered.moved
+                && codes(reading).contains(&WarningCode::RosterConflict)
+                && reading.confidence.team_a_side.get() <= CONFLICT_CEILING
+                && (reading.team_a_side.is_none() || reading.team_a_side == altered.side)
+        }
+        Variant::OneSwap | Variant::TwoSwaps => {
+            reading.team_a_side.is_none()
+                && listed.len() >= 2
+                && codes(reading).contains(&WarningCode::BoardContradictsTeams)
+        }
+        Variant::Strangers => {
+            let players: Vec<Uuid> = altered
+                .input
+                .teams
+                .team_a
+                .friend_ids()
+                .iter()
+                .chain(altered.input.teams.team_b.friend_ids())
+                .copied()
+                .collect();
+            reading.team_a_side.is_none()
+                && codes(reading).contains(&WarningCode::NoMatchPlayers)
+                && !reading.matching.iter().any(|m| m.friend_id.is_some_and(|id| players.contains(&id)))
+        }
+        Variant::Unaltered => unreachable!("not among the altered"),
+    };
+    (!fine).then(summary)
+}
+
+#[test]
+fn real_captures_with_altered_teams_report_the_conflict_and_withhold_the_side() {
+    let labels = real_labels();
+    let values: Vec<serde_json::Value> = labels.iter().map(|(_, label)| label.clone()).collect();
+    let pool = roster_variants::stranger_pool(&values);
+    let mut pipeline =
+        Pipeline::standard(ocr::ppocr::PpOcrConfig::default().load().expect("the PP-OCR models")).expect("tesseract");
+    let mut wrong = Vec::new();
+    for (n, (path, label)) in labels.iter().enumerate() {
+        let variant = ALTERED[n % ALTERED.len()];
+        let altered = roster_variants::alter(label, variant, &pool);
+        let bytes = std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy();
+        match pipeline.run(&altered.input, &bytes) {
+            OcrJobOutput::Done(reading) => {
+                if let Some(why) = check(variant, &reading, &altered) {
+                    wrong.push(format!("{name} ({}): {why}", variant.name()));
+                }
+            }
+            OcrJobOutput::Failed(failure) => wrong.push(format!("{name}: {:?}", failure.error)),
+        }
+    }
+    assert!(wrong.is_empty(), "{} altered captures answered wrong:\n{}", wrong.len(), wrong.join("\n"));
+}
