@@ -16,7 +16,8 @@
 //!    of team A on one table, and team B's rows as evidence for the other — with confidence
 //!    `1 − 0.5^(for − against)`: every agreeing row halves the remaining doubt (3 rows → 0.88,
 //!    5 → 0.97, all 10 → 0.999). One contradiction leaves the side standing at most
-//!    [`CONFLICT_CEILING`] ("ask to confirm").
+//!    [`CONFLICT_CEILING`] ("ask to confirm") when every other player was read; when one was
+//!    not, it may be the other half of an exchange, and no side is given.
 //! 4. **Last seats**, once the side stands: on a table whose team the match lists in full (five
 //!    friends, so no guest sat there) and that no contradiction touches, the rows still unmatched and
 //!    the team's players still unseated are as many; each such row gets a player where the
@@ -139,9 +140,9 @@ pub fn seat(rows: &[Row], matches: &mut [RowMatch], dictionary: &[FriendEntry], 
         ));
         (None, 0.0)
     } else {
-        let (side, mut confidence) = decide(evidence);
+        let (mut side, mut confidence) = decide(evidence);
+        let mut withheld = false;
         if contradictions == 1 {
-            confidence = confidence.min(CONFLICT_CEILING);
             let what = match (conflicts.first(), unseatable.first()) {
                 (Some(c), _) => format!(
                     "one player of the match, recorded in team {:?}, was read at the other team's table ({:?} row {})",
@@ -152,9 +153,21 @@ pub fn seat(rows: &[Row], matches: &mut [RowMatch], dictionary: &[FriendEntry], 
                 ),
                 (None, None) => unreachable!("one contradiction"),
             };
-            warnings.push(warning(WarningCode::RosterConflict, format!("{what}; confirm the teams")));
+            // One exchange moves two players: a player not read may be the other half.
+            let unaccounted = unread_players(matches, teams) - unseatable.len();
+            let message = if unaccounted > 0 {
+                (side, confidence, withheld) = (None, 0.0, true);
+                format!(
+                    "{what}, and {unaccounted} other player(s) of the match were not read, so the board may contradict \
+                     the teams further; team A's side is not given"
+                )
+            } else {
+                confidence = confidence.min(CONFLICT_CEILING);
+                format!("{what}; every other player agrees; confirm the teams")
+            };
+            warnings.push(warning(WarningCode::RosterConflict, message));
         }
-        if side.is_none() {
+        if side.is_none() && !withheld {
             warnings.push(warning(
                 WarningCode::FewPlayersRead,
                 format!(
@@ -300,6 +313,12 @@ fn fill_last_seats(
             row.raw = rows[r].readings.get(score.reading).map(|reading| reading.text.clone()).unwrap_or_default();
         }
     }
+}
+
+/// Players of the match no row was matched to on its reading.
+fn unread_players(matches: &[RowMatch], teams: &MatchTeams) -> usize {
+    let read = |id: &&Uuid| matches.iter().any(|m| m.friend_id == Some(**id));
+    teams.team_a.friend_ids().iter().chain(teams.team_b.friend_ids()).filter(|id| !read(id)).count()
 }
 
 fn other_side(side: Side) -> Side {

@@ -341,3 +341,15 @@ fn an_exchanged_player_whose_row_was_not_read_still_withholds_the_side() {
     assert_eq!(codes(&seating), vec![WarningCode::BoardContradictsTeams]);
     assert_eq!(matches[4].friend_id, None, "no last seat either");
 }
+
+#[test]
+fn one_conflict_with_another_player_unread_withholds_the_side() {
+    // One exchange again, SupportMe unread, and team B with a guest: its table is not full, so
+    // nothing proves SupportMe is elsewhere — but nothing proves the rest agrees either.
+    let blue = ["Kaisa Main", "TopGapper", "JungleDiff", "MidOrFeed", "@@@"];
+    let red = ["Dragonfly", "Nightowl", "Sunflower", "Waterfall", "Some Guest"];
+    let (seating, _, ids) = seat_board(&blue, &red, &[0, 1, 2, 3, 5], &[4, 6, 7, 8]);
+    assert_eq!(seating.team_a_side, None, "{seating:?}");
+    assert_eq!(seating.conflicts.iter().map(|c| c.friend_id).collect::<Vec<_>>(), vec![ids[5]]);
+    assert_eq!(codes(&seating), vec![WarningCode::RosterConflict]);
+}

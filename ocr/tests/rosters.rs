@@ -55,8 +55,10 @@ fn check(variant: Variant, reading: &OcrReading, altered: &roster_variants::Alte
                 && (reading.team_a_side.is_none() || reading.team_a_side == altered.side)
         }
         Variant::OneSwap | Variant::TwoSwaps => {
+            // An exchanged player whose own row was read only as a last seat is not listed
+            // (it is no evidence), but still withholds the side.
             reading.team_a_side.is_none()
-                && listed.len() >= 2
+                && !listed.is_empty()
                 && codes(reading).contains(&WarningCode::BoardContradictsTeams)
         }
         Variant::Strangers => {
