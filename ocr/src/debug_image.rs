@@ -1,6 +1,7 @@
 //! `lol-ocr extract --debug-image`: the capture with what the pipeline saw drawn on it — the
 //! title box and its reading, the ten name cells, each row's text, the friend it was matched to
-//! with the score, and the team A decision. What a person looks at when a result is wrong.
+//! with the score, the team A decision, and the warnings. What a person looks at when a result is
+//! wrong.
 //!
 //! Text is drawn with the 8×8 bitmap font of the `font8x8` crate (no font file to ship or find
 //! at run time). It has no Hangul, so non-ASCII characters show as `?`; the JSON on stdout has
@@ -68,6 +69,11 @@ pub fn render(image: &RgbImage, input: &OcrJobInput, output: &OcrJobOutput, foun
         evidence.count_b_red.get()
     );
     label(&mut canvas, notes.x0, notes.y1 + 14, &team_a, WHITE);
+    if !reading.warnings.is_empty() {
+        let codes: Vec<String> = reading.warnings.iter().map(|w| format!("{:?}", w.code)).collect();
+        let text = format!("{} roster conflict(s); warnings: {}", reading.roster_conflicts.len(), codes.join(", "));
+        label(&mut canvas, notes.x0, notes.y1 + 26, &text, UNMATCHED);
+    }
 
     for (side, cells, colour) in [(Side::Blue, &found.blue, BLUE), (Side::Red, &found.red, RED)] {
         for (row, cell) in cells.iter().enumerate() {

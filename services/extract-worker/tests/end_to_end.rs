@@ -186,7 +186,8 @@ async fn a_screenshot_of_other_teams_is_stored_with_its_conflicts_and_no_side() 
     assert_eq!(reading.team_a_side, None, "no side is asserted against the recorded teams");
     let mut listed: Vec<Uuid> = reading.roster_conflicts.iter().map(|c| c.friend_id).collect();
     let mut moved = exchanged.moved.clone();
-    (listed.sort(), moved.sort());
+    listed.sort();
+    moved.sort();
     assert_eq!(listed, moved, "both exchanged players are listed");
     let codes: Vec<proto::WarningCode> = reading.warnings.iter().map(|w| w.code).collect();
     assert_eq!(codes, vec![proto::WarningCode::BoardContradictsTeams]);
