@@ -108,8 +108,14 @@ impl Task for ExtractTask {
     }
 
     async fn on_exhausted(&self, job: &ExtractJob, error: &str, attempt: Attempt) -> anyhow::Result<()> {
-        tracing::warn!(attachment_id = %job.attachment_id, %attempt, error, "lol_endscreen_extract: failed");
-        result_store::failed(&self.pool, job.attachment_id, error, attempt.number).await?;
+        let recorded = result_store::failed(&self.pool, job, error, attempt.number).await?;
+        tracing::warn!(
+            attachment_id = %job.attachment_id,
+            %attempt,
+            error,
+            recorded = ?recorded,
+            "lol_endscreen_extract: failed"
+        );
         Ok(())
     }
 }

@@ -2,7 +2,8 @@
 //! tables, every way an `extract` job can point at nothing, and the one-row-per-attachment
 //! result.
 
-use extract_worker::{ocr_input, result_store};
+use extract_worker::ocr_input;
+use extract_worker::result_store::{self, FailureRecorded};
 use proto::ExtractJob;
 use sqlx::PgPool;
 use testkit::TestDatabase;
@@ -143,27 +144,105 @@ async fn a_closed_pool_is_a_retryable_failure() {
     assert!(!error.is_permanent(), "{error}");
 }
 
+#[derive(Debug, PartialEq, sqlx::FromRow)]
+struct StoredRow {
+    status: String,
+    attempts: i32,
+    result: Option<serde_json::Value>,
+    error: Option<String>,
+    last_error: Option<String>,
+}
+
+async fn stored(pool: &PgPool) -> Vec<StoredRow> {
+    sqlx::query_as("SELECT status, attempts, result, error, last_error FROM extraction_result")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn one_row_per_attachment_through_reruns_and_failures() {
     let seeded = seed().await;
     let (pool, id) = (&seeded.pool, seeded.attachment_id);
-    let rows = || async {
-        sqlx::query_as::<_, (String, i32)>("SELECT status, attempts FROM extraction_result")
-            .fetch_all(pool)
-            .await
-            .unwrap()
-    };
+    let job = ExtractJob { attachment_id: id, match_id: seeded.match_id };
+    let status = || async { stored(pool).await.into_iter().map(|r| (r.status, r.attempts)).collect::<Vec<_>>() };
 
     result_store::attempt_started(pool, id, 1).await.unwrap();
-    result_store::done(pool, id, "tesseract", &serde_json::json!({"status": "done"}), 1).await.unwrap();
-    assert_eq!(rows().await, [("DONE".to_owned(), 1)]);
-    // Published again for the same attachment: re-run, overwritten.
+    assert_eq!(status().await, [("PENDING".to_owned(), 1)]);
+    assert_eq!(
+        result_store::failed(pool, &job, "image is not a scoreboard", 3).await.unwrap(),
+        FailureRecorded::Failed
+    );
+    assert_eq!(
+        result_store::failed(pool, &job, "image is not a scoreboard", 3).await.unwrap(),
+        FailureRecorded::Failed
+    );
+    assert_eq!(status().await, [("FAILED".to_owned(), 3)]);
+    // Published again: read this time, the failure overwritten.
     result_store::attempt_started(pool, id, 1).await.unwrap();
-    assert_eq!(rows().await, [("PENDING".to_owned(), 1)]);
-    result_store::failed(pool, id, "image is not a scoreboard", 3).await.unwrap();
-    result_store::failed(pool, id, "image is not a scoreboard", 3).await.unwrap();
-    assert_eq!(rows().await, [("FAILED".to_owned(), 3)]);
+    result_store::done(pool, id, "tesseract", &serde_json::json!({"status": "done"}), 1).await.unwrap();
+    let rows = stored(pool).await;
+    assert_eq!((rows.len(), rows[0].status.as_str(), rows[0].error.as_deref()), (1, "DONE", None));
     // The hook for an attachment that never existed writes nothing (and does not fail).
-    result_store::failed(pool, Uuid::new_v4(), "attachment missing", 1).await.unwrap();
-    assert_eq!(rows().await.len(), 1);
+    let nothing = ExtractJob { attachment_id: Uuid::new_v4(), match_id: seeded.match_id };
+    assert_eq!(result_store::failed(pool, &nothing, "attachment missing", 1).await.unwrap(), FailureRecorded::Refused);
+    assert_eq!(stored(pool).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_job_refused_for_what_it_says_leaves_a_good_result_as_it_was() {
+    let seeded = seed().await;
+    let (pool, id) = (&seeded.pool, seeded.attachment_id);
+    result_store::attempt_started(pool, id, 1).await.unwrap();
+    result_store::done(pool, id, "tesseract", &serde_json::json!({"status": "done", "winnerSide": "blue"}), 1)
+        .await
+        .unwrap();
+    let before = stored(pool).await;
+    // Another match's id: an API bug, a replay, an operator's typo.
+    let other_match = ExtractJob { attachment_id: id, match_id: Uuid::new_v4() };
+    let error = ocr_input::build(pool, &other_match, "b", "r").await.expect_err("refused").to_string();
+    assert_eq!(result_store::failed(pool, &other_match, &error, 1).await.unwrap(), FailureRecorded::Refused);
+    assert_eq!(stored(pool).await, before, "the DONE reading is untouched");
+    // The attachment is no scoreboard any more (re-filed as a photo): refused as well.
+    sqlx::query("UPDATE attachment SET kind = 'PHOTO' WHERE id = $1").bind(id).execute(pool).await.unwrap();
+    let photo = ExtractJob { attachment_id: id, match_id: seeded.match_id };
+    assert_eq!(result_store::failed(pool, &photo, "a PHOTO", 1).await.unwrap(), FailureRecorded::Refused);
+    assert_eq!(stored(pool).await, before);
+    // The match was deleted (the attachment stays in its session, without a match).
+    sqlx::query("UPDATE attachment SET kind = 'LOL_RESULT_SCREEN' WHERE id = $1").bind(id).execute(pool).await.unwrap();
+    sqlx::query("DELETE FROM match WHERE id = $1").bind(seeded.match_id).execute(pool).await.unwrap();
+    assert_eq!(result_store::failed(pool, &photo, "no such match", 1).await.unwrap(), FailureRecorded::Refused);
+    assert_eq!(stored(pool).await, before);
+}
+
+#[tokio::test]
+async fn a_valid_reread_that_fails_keeps_the_earlier_reading_and_says_why() {
+    let seeded = seed().await;
+    let (pool, id) = (&seeded.pool, seeded.attachment_id);
+    let job = ExtractJob { attachment_id: id, match_id: seeded.match_id };
+    let reading = serde_json::json!({"status": "done", "winnerSide": "blue"});
+    result_store::attempt_started(pool, id, 1).await.unwrap();
+    result_store::done(pool, id, "tesseract", &reading, 1).await.unwrap();
+
+    // A re-read starts: the row stays DONE with its reading while it runs…
+    result_store::attempt_started(pool, id, 1).await.unwrap();
+    assert_eq!(stored(pool).await[0].status, "DONE");
+    // …and fails for good: still DONE, the reading kept, the failure beside it.
+    let recorded = result_store::failed(pool, &job, "DOWNLOAD_FAILED: timed out", 3).await.unwrap();
+    assert_eq!(recorded, FailureRecorded::BesideEarlierReading);
+    let row = &stored(pool).await[0];
+    assert_eq!((row.status.as_str(), row.result.as_ref(), row.error.as_deref()), ("DONE", Some(&reading), None));
+    assert_eq!(row.last_error.as_deref(), Some("DOWNLOAD_FAILED: timed out"));
+    let completed: bool =
+        sqlx::query_scalar("SELECT completed_at IS NOT NULL AND last_error_at IS NOT NULL FROM extraction_result")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert!(completed);
+
+    // A later re-read that succeeds replaces the reading and clears the failure.
+    let newer = serde_json::json!({"status": "done", "winnerSide": "red"});
+    result_store::done(pool, id, "tesseract", &newer, 1).await.unwrap();
+    let row = &stored(pool).await[0];
+    assert_eq!((row.result.as_ref(), row.last_error.as_deref()), (Some(&newer), None));
 }

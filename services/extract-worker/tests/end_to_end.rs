@@ -196,6 +196,30 @@ async fn a_screenshot_of_other_teams_is_stored_with_its_conflicts_and_no_side() 
 }
 
 #[tokio::test]
+async fn a_job_naming_another_match_is_dead_lettered_and_leaves_the_reading_as_it_was() {
+    let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
+    let worker = Worker::start(&nats, &db.url, &bucket.endpoint, &bucket.name).await;
+    let seeded = seed(&db.pool, &bucket, "attachments/m1/kept.jpg", Some(screenshot())).await;
+    publish(&nats, seeded, "good").await;
+    let good = wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
+
+    // The same attachment with another match's id: refused for what it says.
+    let mistaken = SeededMatch { match_id: Uuid::new_v4(), ..seeded };
+    publish(&nats, mistaken, "mistaken").await;
+    wait_until("the mistaken job's dead letter", Duration::from_secs(30), || async { dead_letters(&nats).await == 1 })
+        .await;
+    let after = result_row(&db.pool, seeded.attachment_id).await.expect("the row");
+    assert_eq!((after.attempts, &after.error, &after.result), (good.attempts, &good.error, &good.result));
+    let status: String = sqlx::query_scalar("SELECT status FROM extraction_result WHERE attachment_id = $1")
+        .bind(seeded.attachment_id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "DONE");
+    worker.stop().await;
+}
+
+#[tokio::test]
 async fn a_missing_object_and_a_corrupt_image_fail_at_once_with_their_reason() {
     let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
     let worker = Worker::start(&nats, &db.url, &bucket.endpoint, &bucket.name).await;
