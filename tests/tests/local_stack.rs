@@ -137,8 +137,19 @@ async fn published_job_is_stored_once_and_reads_back() {
     let nats = NatsServer::start().await;
     let js = async_nats::jetstream::new(nats.client().await);
     provision::ensure_all_streams(&js, 1).await.expect("provisioning");
-    // Provisioning twice (a second replica starting) changes nothing.
+    // Provisioning twice (a second replica starting) changes nothing: the server's settings, as
+    // it reports them, are what every start wants.
     provision::ensure_all_streams(&js, 1).await.expect("provisioning is idempotent");
+    for wanted in [
+        provision::job_stream_config::<ExtractJob>(1),
+        provision::job_stream_config::<proto::CleanupJob>(1),
+        provision::job_stream_config::<proto::AutoDoneTick>(1),
+        provision::dead_letter_stream_config(1),
+    ] {
+        let actual = js.get_stream(&wanted.name).await.unwrap().get_info().await.unwrap().config;
+        let drift = provision::drift(&actual, &wanted).expect("nothing immutable differs");
+        assert!(drift.is_empty(), "{} would be reconciled on every start: {drift:?}", wanted.name);
+    }
 
     let job = ExtractJob { attachment_id: uuid::Uuid::new_v4(), match_id: uuid::Uuid::new_v4() };
     let publisher = Publisher::new(js.clone());

@@ -88,6 +88,50 @@ async fn dead_letter_is_listed_then_replayed_after_the_fix() {
 }
 
 #[tokio::test]
+async fn dead_letters_full_of_control_characters_reach_no_terminal_and_keep_their_bytes() {
+    use base64::Engine as _;
+    let nats = NatsServer::start().await;
+    let db = TestDatabase::create().await;
+    let bucket = TestBucket::create().await;
+    let port = testkit::free_port();
+    let child = worker(&nats, &db, &bucket, "attachments/", port);
+    wait_ready(port, "cleanup-worker").await;
+    // Raw escape sequences (set the window title, clear the screen, move up and erase a line)
+    // in a payload that is no JSON, and the same decoded from JSON escapes into a key that the
+    // refusal's message quotes.
+    let raw: &[u8] = b"\x1b]0;owned\x07\x1b[2J\x1b[1A\x1b[2K{\"s3Keys\": \xff}";
+    let quoted: &[u8] = br#"{"s3Keys": ["\u001b]0;owned\u0007\u001b[2J\u001b[1A\u001b[2K"]}"#;
+    let js = async_nats::jetstream::new(nats.client().await);
+    for payload in [raw, quoted] {
+        js.publish("cleanup", payload.to_vec().into()).await.unwrap().await.unwrap();
+    }
+    wait_until("both to be dead-lettered", Duration::from_secs(30), || async {
+        dlq(&nats, &db, &bucket, &["list"]).await.contains("2 dead letter(s)")
+    })
+    .await;
+
+    let listing = dlq(&nats, &db, &bucket, &["list"]).await;
+    assert!(!listing.contains(['\x1b', '\x07', '\u{9b}']), "a control character reached the terminal: {listing:?}");
+    assert!(listing.matches("\\u{1b}").count() >= 8, "escapes are shown, not dropped: {listing}");
+
+    let json = dlq(&nats, &db, &bucket, &["list", "--json"]).await;
+    assert!(!json.contains(['\x1b', '\x07']), "{json:?}");
+    let letters: Vec<serde_json::Value> =
+        json.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    let payloads: Vec<Vec<u8>> = letters
+        .iter()
+        .map(|letter| {
+            base64::engine::general_purpose::STANDARD.decode(letter["payloadBase64"].as_str().unwrap()).unwrap()
+        })
+        .collect();
+    assert_eq!(payloads, [raw.to_vec(), quoted.to_vec()], "the exact bytes, in order");
+    assert!(letters[0]["payload"].is_null(), "not UTF-8, so no text form");
+    assert_eq!(letters[1]["payload"].as_str().map(str::as_bytes), Some(quoted));
+    assert!(letters.iter().all(|l| l["reason"].is_string() && l["id"].is_u64() && l["error"].is_string()));
+    stop(child).await;
+}
+
+#[tokio::test]
 async fn readyz_reports_a_database_that_is_gone() {
     let nats = NatsServer::start().await;
     let db = TestDatabase::create().await;

@@ -5,13 +5,19 @@ use std::io::Write;
 use clap::Subcommand;
 
 use crate::config::NatsConfig;
-use crate::dead_letter::DeadLetters;
+use crate::dead_letter::{DeadLetter, DeadLetters};
 use crate::service::connect_nats;
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
     /// Print this task's dead letters, oldest first: id, time, reason, attempts, error, payload.
-    List,
+    /// Control characters are shown escaped (`\u{1b}`), never sent to the terminal.
+    List {
+        /// One JSON object per line instead, for scripts: the exact payload as base64 (and as
+        /// text when it is UTF-8).
+        #[arg(long)]
+        json: bool,
+    },
     /// Publish dead letters to their subject again (as new jobs) and delete them.
     Replay {
         /// The dead letter's id (first column of `dlq list`).
@@ -29,7 +35,12 @@ pub async fn run_dlq(nats: &NatsConfig, client_name: &str, subject: &str, comman
     let dead_letters = DeadLetters::new(js);
     let mut out = std::io::stdout().lock();
     match command {
-        DlqCommand::List => {
+        DlqCommand::List { json: true } => {
+            for letter in dead_letters.list(subject).await? {
+                writeln!(out, "{}", as_json(&letter))?;
+            }
+        }
+        DlqCommand::List { json: false } => {
             let letters = dead_letters.list(subject).await?;
             writeln!(
                 out,
@@ -42,11 +53,11 @@ pub async fn run_dlq(nats: &NatsConfig, client_name: &str, subject: &str, comman
                     "{:>6}  {:<20}  {:<11}  {:>8}  {}\n{:>52}{}",
                     letter.id,
                     letter.stored_at.format("%Y-%m-%d %H:%M:%S"),
-                    letter.reason,
+                    for_terminal(&letter.reason),
                     letter.attempts,
-                    letter.error,
+                    for_terminal(&letter.error),
                     "",
-                    String::from_utf8_lossy(&letter.payload),
+                    for_terminal(&String::from_utf8_lossy(&letter.payload)),
                 )?;
             }
             writeln!(out, "{} dead letter(s) for {subject}", letters.len())?;
@@ -65,4 +76,51 @@ pub async fn run_dlq(nats: &NatsConfig, client_name: &str, subject: &str, comman
         }
     }
     Ok(())
+}
+
+/// `text` with every control character (C0, DEL, C1) and every bidirectional-override character
+/// written as `\u{…}`: a hostile payload must not move an operator's cursor, hide lines, set the
+/// window title or reorder what they read. Written here rather than taken from a crate: the
+/// ANSI-stripping crates delete what they find, and the operator should see that it was there.
+fn for_terminal(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            shown.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
+/// One dead letter as a JSON object: serde_json escapes control characters in strings, and the
+/// payload's exact bytes are in `payloadBase64`.
+fn as_json(letter: &DeadLetter) -> serde_json::Value {
+    use base64::Engine as _;
+    serde_json::json!({
+        "id": letter.id,
+        "storedAt": letter.stored_at.to_rfc3339(),
+        "subject": letter.original_subject,
+        "reason": letter.reason,
+        "attempts": letter.attempts,
+        "error": letter.error,
+        "payload": std::str::from_utf8(&letter.payload).ok(),
+        "payloadBase64": base64::engine::general_purpose::STANDARD.encode(&letter.payload),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_shown_escaped() {
+        let hostile = "ok\u{1b}]0;pwned\u{7}\u{1b}[2Jnext\nline\u{202e}txt.exe\u{9b}";
+        let shown = for_terminal(hostile);
+        assert_eq!(shown, "ok\\u{1b}]0;pwned\\u{7}\\u{1b}[2Jnext\\u{a}line\\u{202e}txt.exe\\u{9b}");
+        assert!(!shown.chars().any(|c| c.is_control()));
+        assert_eq!(for_terminal("헤 윰 {\"s3Keys\": []}"), "헤 윰 {\"s3Keys\": []}", "ordinary text is left alone");
+    }
 }

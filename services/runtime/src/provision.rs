@@ -110,8 +110,7 @@ pub async fn ensure_stream(js: &jetstream::Context, wanted: stream::Config) -> R
     match js.get_stream(&name).await {
         Ok(mut existing) => {
             let actual = existing.info().await.map_err(|e| stream_error(e.into()))?.config.clone();
-            check_immutable(&actual, &wanted)?;
-            let changed = mutable_drift(&actual, &wanted);
+            let changed = drift(&actual, &wanted)?;
             if !changed.is_empty() {
                 js.update_stream(wanted.clone()).await.map_err(|e| stream_error(e.into()))?;
                 tracing::warn!(stream = %name, fields = ?changed, "stream settings drifted; reconciled");
@@ -125,6 +124,13 @@ pub async fn ensure_stream(js: &jetstream::Context, wanted: stream::Config) -> R
         }
         Err(error) => Err(stream_error(error.into())),
     }
+}
+
+/// How the server's `actual` settings differ from `wanted`: the fields a reconcile would change
+/// (empty when in step), or the error for one that cannot be changed in place.
+pub fn drift(actual: &stream::Config, wanted: &stream::Config) -> Result<Vec<&'static str>, ProvisionError> {
+    check_immutable(actual, wanted)?;
+    Ok(mutable_drift(actual, wanted))
 }
 
 /// Create the durable consumer or update it in place to `wanted`.
@@ -192,10 +198,15 @@ fn mutable_drift(actual: &stream::Config, wanted: &stream::Config) -> Vec<&'stat
     if actual.allow_direct != wanted.allow_direct {
         changed.push("allow_direct");
     }
-    if actual.max_message_size != wanted.max_message_size {
+    if no_limit_as_minus_one(actual.max_message_size) != no_limit_as_minus_one(wanted.max_message_size) {
         changed.push("max_message_size");
     }
     changed
+}
+
+/// The client's default "no limit" is 0; the server stores and reports it as -1.
+fn no_limit_as_minus_one(limit: i32) -> i32 {
+    if limit == 0 { -1 } else { limit }
 }
 
 #[cfg(test)]
@@ -229,5 +240,15 @@ mod tests {
         let actual = stream::Config { num_replicas: 1, duplicate_window: Duration::from_secs(10), ..wanted.clone() };
         assert!(check_immutable(&actual, &wanted).is_ok());
         assert_eq!(mutable_drift(&actual, &wanted), ["num_replicas", "duplicate_window"]);
+    }
+
+    #[test]
+    fn the_clients_no_limit_is_the_servers_no_limit() {
+        let wanted = dead_letter_stream_config(1);
+        assert_eq!(wanted.max_message_size, 0, "the client's default");
+        let reported = stream::Config { max_message_size: -1, ..wanted.clone() };
+        assert_eq!(drift(&reported, &wanted).unwrap(), Vec::<&str>::new());
+        let limited = stream::Config { max_message_size: 4096, ..wanted.clone() };
+        assert_eq!(drift(&limited, &wanted).unwrap(), ["max_message_size"]);
     }
 }
