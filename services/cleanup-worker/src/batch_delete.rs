@@ -18,7 +18,7 @@ pub const MAX_KEYS_PER_REQUEST: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedKey {
-    pub key: String,
+    pub key: AllowedKey,
     pub error: String,
 }
 
@@ -42,7 +42,7 @@ pub async fn delete_keys(
     retry: RetryPolicy,
 ) -> DeleteReport {
     let mut report = DeleteReport::default();
-    let mut pending: Vec<String> = keys.iter().map(|k| k.as_str().to_owned()).collect();
+    let mut pending: Vec<AllowedKey> = keys.to_vec();
     for pass in 1..=passes.max(1) {
         if pass > 1 {
             tokio::time::sleep(retry.delay(pass - 1)).await;
@@ -61,8 +61,10 @@ pub async fn delete_keys(
     report
 }
 
-/// One pass: one request per 1,000 keys.
-pub async fn delete_once(client: &aws_sdk_s3::Client, bucket: &str, keys: &[String]) -> DeleteReport {
+/// One pass: one request per 1,000 keys. Only keys that passed the
+/// [`KeyGuard`](crate::key_guard::KeyGuard) can be deleted: every path to `DeleteObjects` runs
+/// through it.
+pub async fn delete_once(client: &aws_sdk_s3::Client, bucket: &str, keys: &[AllowedKey]) -> DeleteReport {
     let mut report = DeleteReport { passes: 1, ..DeleteReport::default() };
     for batch in keys.chunks(MAX_KEYS_PER_REQUEST) {
         report.requests += 1;
@@ -89,10 +91,14 @@ pub async fn delete_once(client: &aws_sdk_s3::Client, bucket: &str, keys: &[Stri
 }
 
 /// The keys S3 reported as not deleted, or the whole request's error.
-async fn delete_batch(client: &aws_sdk_s3::Client, bucket: &str, batch: &[String]) -> Result<Vec<FailedKey>, String> {
+async fn delete_batch(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    batch: &[AllowedKey],
+) -> Result<Vec<FailedKey>, String> {
     let objects = batch
         .iter()
-        .map(|key| ObjectIdentifier::builder().key(key).build())
+        .map(|key| ObjectIdentifier::builder().key(key.as_str()).build())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("building the request: {e}"))?;
     let delete = Delete::builder()
@@ -107,13 +113,15 @@ async fn delete_batch(client: &aws_sdk_s3::Client, bucket: &str, batch: &[String
         .send()
         .await
         .map_err(|e| format!("DeleteObjects failed: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))?;
+    // S3 names the failed keys; they are the batch's own (already allowed), found by name.
     Ok(output
         .errors()
         .iter()
         .filter(|error| error.code() != Some("NoSuchKey"))
-        .map(|error| FailedKey {
-            key: error.key().unwrap_or_default().to_owned(),
-            error: format!("{}: {}", error.code().unwrap_or("Unknown"), error.message().unwrap_or_default()),
+        .filter_map(|error| {
+            let key = batch.iter().find(|key| Some(key.as_str()) == error.key())?;
+            let error = format!("{}: {}", error.code().unwrap_or("Unknown"), error.message().unwrap_or_default());
+            Some(FailedKey { key: key.clone(), error })
         })
         .collect())
 }

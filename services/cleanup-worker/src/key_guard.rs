@@ -25,7 +25,7 @@ impl fmt::Display for AllowedKey {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum KeyRejected {
     #[error("allowed prefix {0:?} must be non-empty, end with '/', and contain no '..'")]
     BadPrefix(String),

@@ -78,11 +78,18 @@ async fn main() -> anyhow::Result<()> {
         Command::SweepOrphans => {
             let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
             let client = s3::client(&cli.s3).await;
-            let report = orphans::sweep(&pool, &client, &cli.s3.s3_bucket).await?;
+            let report = orphans::sweep(&pool, &client, &cli.s3.s3_bucket, &guard).await?;
             println!(
-                "sweep-orphans: {} tried, {} deleted, {} still failing (bucket {})",
-                report.tried, report.deleted, report.still_failing, cli.s3.s3_bucket
+                "sweep-orphans: {} tried, {} deleted, {} still failing, {} refused by CLEANUP_ALLOWED_PREFIXES (bucket {})",
+                report.tried,
+                report.deleted,
+                report.still_failing,
+                report.refused.len(),
+                cli.s3.s3_bucket
             );
+            for refused in &report.refused {
+                println!("  left alone: {}", worker_runtime::cli::for_terminal(&refused.to_string()));
+            }
             Ok(())
         }
         Command::Dlq { command } => {

@@ -24,10 +24,14 @@ fn task(bucket: &TestBucket, pool: PgPool) -> CleanupTask {
         s3: bucket.client.clone(),
         bucket: bucket.name.clone(),
         pool,
-        guard: KeyGuard::new(&["attachments/".to_owned()]).unwrap(),
+        guard: guard(),
         delete_passes: 3,
         retry: RetryPolicy::new(Duration::from_millis(50), Duration::from_millis(200)),
     }
+}
+
+fn guard() -> KeyGuard {
+    KeyGuard::new(&["attachments/".to_owned()]).unwrap()
 }
 
 fn job(keys: &[String]) -> CleanupJob {
@@ -113,10 +117,38 @@ async fn stopped_s3_leaves_orphans_that_a_sweep_removes_once_it_is_back() {
     server.restart().await;
     bucket.client.create_bucket().bucket(&bucket.name).send().await.unwrap();
     bucket.put_many(&keys, 4).await;
-    let swept = orphans::sweep(&pool, &bucket.client, &bucket.name).await.expect("sweep");
-    assert_eq!((swept.tried, swept.deleted, swept.still_failing), (12, 12, 0));
+    let swept = orphans::sweep(&pool, &bucket.client, &bucket.name, &guard()).await.expect("sweep");
+    assert_eq!((swept.tried, swept.deleted, swept.still_failing, swept.refused.len()), (12, 12, 0, 0));
     assert!(orphan_rows(&pool).await.is_empty());
     assert!(bucket.keys().await.is_empty(), "the sweep really deleted them");
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_no_stored_key_outside_the_allowed_prefixes() {
+    let bucket = TestBucket::create().await;
+    let pool = database().await;
+    // Rows written by something other than the worker: a manual insert, a bug, another tool.
+    let stored = ["attachments/gone.png", "exports/2026.csv", "attachments/../secrets/key.pem", "/attachments/x"];
+    for key in stored {
+        bucket.put(key, b"x".to_vec()).await;
+        sqlx::query("INSERT INTO orphaned_s3_object (bucket, key, last_error, attempts) VALUES ($1, $2, 'manual', 1)")
+            .bind(&bucket.name)
+            .bind(key)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let swept = orphans::sweep(&pool, &bucket.client, &bucket.name, &guard()).await.expect("sweep");
+    assert_eq!((swept.tried, swept.deleted, swept.refused.len()), (1, 1, 3), "{swept:?}");
+    let mut left = bucket.keys().await;
+    left.sort();
+    assert_eq!(
+        left,
+        ["/attachments/x", "attachments/../secrets/key.pem", "exports/2026.csv"],
+        "only the allowed key went"
+    );
+    let rows: Vec<String> = orphan_rows(&pool).await.into_iter().map(|(key, _)| key).collect();
+    assert_eq!(rows.len(), 3, "the refused rows stay for a person to look at: {rows:?}");
 }
 
 fn short_timeout_client(endpoint: &str) -> aws_sdk_s3::Client {

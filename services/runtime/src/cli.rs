@@ -82,7 +82,7 @@ pub async fn run_dlq(nats: &NatsConfig, client_name: &str, subject: &str, comman
 /// written as `\u{…}`: a hostile payload must not move an operator's cursor, hide lines, set the
 /// window title or reorder what they read. Written here rather than taken from a crate: the
 /// ANSI-stripping crates delete what they find, and the operator should see that it was there.
-fn for_terminal(text: &str) -> String {
+pub fn for_terminal(text: &str) -> String {
     let mut shown = String::with_capacity(text.len());
     for c in text.chars() {
         let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
