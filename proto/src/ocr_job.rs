@@ -195,14 +195,6 @@ pub enum OcrJobOutput {
     Failed(OcrFailure),
 }
 
-impl OcrJobOutput {
-    pub fn job_id(&self) -> Uuid {
-        match self {
-            OcrJobOutput::Done(reading) => reading.job_id,
-            OcrJobOutput::Failed(failure) => failure.job_id,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

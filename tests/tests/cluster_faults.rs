@@ -311,6 +311,7 @@ async fn ten_thousand_jobs_survive_worker_node_database_and_s3_faults() {
     assert_eq!(done + failed, extract_jobs.len(), "one final row per extract job");
     assert_eq!(cleanup_lost, 0, "cleanup keys neither deleted nor recorded");
     assert_eq!(cleanup_both, 0, "cleanup keys both deleted and recorded as orphans");
+    assert_eq!(real_done, REAL_CAPTURES, "every real capture is read despite the faults");
 }
 
 /// One seeded match with 6,000 screenshot attachments: the first `REAL_CAPTURES` uploaded (a real

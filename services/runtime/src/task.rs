@@ -26,10 +26,6 @@ impl TaskError {
     pub fn permanent(error: impl Into<anyhow::Error>) -> Self {
         TaskError::Permanent(error.into())
     }
-
-    pub fn is_permanent(&self) -> bool {
-        matches!(self, TaskError::Permanent(_))
-    }
 }
 
 /// The delivery attempt a handler is running, from the message's metadata (1 = first delivery).

@@ -217,10 +217,6 @@ impl NatsCluster {
         self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.client_port)).collect()
     }
 
-    pub fn node_name(&self, node: usize) -> &str {
-        &self.nodes[node].name
-    }
-
     pub async fn client(&self) -> async_nats::Client {
         async_nats::ConnectOptions::new().connect(self.url_list()).await.expect("connect to the cluster")
     }
