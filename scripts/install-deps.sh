@@ -19,6 +19,7 @@ apt_packages=(
     pkg-config
     curl
     libpython3.11            # rotel-agent (the tests' OTLP collector) embeds Python for its span processor
+    prometheus               # Prometheus 2.42 and promtool: the alert rules' tests and the stack's scraper
 )
 missing=()
 for package in "${apt_packages[@]}"; do

@@ -10,9 +10,11 @@
 #   scripts/stack.sh status  say what is running
 #   scripts/stack.sh env     print the environment the services need (source-able)
 #
+# and Prometheus (deploy/prometheus/prometheus.yml: the services' /metrics and the alert rules).
+#
 # Ports and places come from the environment so a test stack can run beside a developer's own:
 #   STACK_DIR (.stack)  NATS_PORT (14222)  NATS_MONITOR_PORT (18222)  PG_PORT (15432)
-#   S3_PORT (19000)  S3_BUCKET (attachments)  DB_NAME (lol)
+#   S3_PORT (19000)  S3_BUCKET (attachments)  DB_NAME (lol)  PROMETHEUS_PORT (19090)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -21,6 +23,7 @@ NATS_PORT="${NATS_PORT:-14222}"
 NATS_MONITOR_PORT="${NATS_MONITOR_PORT:-18222}"
 PG_PORT="${PG_PORT:-15432}"
 S3_PORT="${S3_PORT:-19000}"
+PROMETHEUS_PORT="${PROMETHEUS_PORT:-19090}"
 S3_BUCKET="${S3_BUCKET:-attachments}"
 DB_NAME="${DB_NAME:-lol}"
 AWS_REGION="${AWS_REGION:-ap-northeast-2}"
@@ -119,6 +122,19 @@ start_s3() {
     log "S3 API server on 127.0.0.1:$S3_PORT (bucket $S3_BUCKET)"
 }
 
+start_prometheus() {
+    local pidfile="$STACK_DIR/prometheus.pid"
+    if ! is_running "$pidfile" prometheus; then
+        mkdir -p "$STACK_DIR/prometheus"
+        prometheus --config.file="$REPO_ROOT/deploy/prometheus/prometheus.yml" --storage.tsdb.path="$STACK_DIR/prometheus" \
+            --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" </dev/null >"$STACK_DIR/prometheus.log" 2>&1 &
+        echo $! >"$pidfile"
+        disown
+    fi
+    wait_for "Prometheus (port $PROMETHEUS_PORT)" 30 curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"
+    log "Prometheus on 127.0.0.1:$PROMETHEUS_PORT (alerts: /alerts)"
+}
+
 stop_pidfile() {
     local name="$1" pidfile="$2" program="$3"
     if is_running "$pidfile" "$program"; then
@@ -133,17 +149,19 @@ stop_pidfile() {
 
 case "${1:-}" in
     up)
-        command -v nats-server >/dev/null && command -v moto_server >/dev/null && [ -x "$PG_BIN/postgres" ] \
-            || "$REPO_ROOT/scripts/install-deps.sh"
+        command -v nats-server >/dev/null && command -v moto_server >/dev/null && command -v prometheus >/dev/null \
+            && [ -x "$PG_BIN/postgres" ] || "$REPO_ROOT/scripts/install-deps.sh"
         start_nats
         start_postgres
         start_s3
+        start_prometheus
         print_env >"$STACK_DIR/env"
         print_env
         ;;
     down)
         stop_pidfile nats-server "$STACK_DIR/nats.pid" nats-server
         stop_pidfile "S3 API server" "$STACK_DIR/s3.pid" moto_server
+        stop_pidfile Prometheus "$STACK_DIR/prometheus.pid" prometheus
         if [ -f "$PG_DATA/PG_VERSION" ] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
             as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
             log "stopped postgres"
@@ -153,6 +171,7 @@ case "${1:-}" in
         is_running "$STACK_DIR/nats.pid" nats-server && echo "nats-server: running" || echo "nats-server: stopped"
         as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1 && echo "postgres: running" || echo "postgres: stopped"
         is_running "$STACK_DIR/s3.pid" moto_server && echo "S3 API server: running" || echo "S3 API server: stopped"
+        is_running "$STACK_DIR/prometheus.pid" prometheus && echo "Prometheus: running" || echo "Prometheus: stopped"
         ;;
     env) print_env ;;
     *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;

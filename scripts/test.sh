@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 export STACK_DIR="${TEST_STACK_DIR:-$REPO_ROOT/.stack-test}"
-export NATS_PORT=24222 NATS_MONITOR_PORT=28222 PG_PORT=25432 S3_PORT=29000
+export NATS_PORT=24222 NATS_MONITOR_PORT=28222 PG_PORT=25432 S3_PORT=29000 PROMETHEUS_PORT=29090
 
 "$REPO_ROOT/scripts/install-deps.sh"
 # Every run starts from nothing: no databases, streams or objects left by an earlier run.

@@ -195,7 +195,6 @@ pub enum OcrJobOutput {
     Failed(OcrFailure),
 }
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum Status {

@@ -108,6 +108,13 @@ pub async fn run<T: Task>(
         label: Metrics::label(subject),
         settings,
     });
+    // Every counter of the task is exported from the start, at 0: a `rate` or `increase` (the
+    // dead-letter alert) sees the first event only if it saw the counter before it.
+    for counter in
+        [&shared.metrics.processed, &shared.metrics.failed, &shared.metrics.retried, &shared.metrics.dead_lettered]
+    {
+        drop(counter.get_or_create(&shared.label));
+    }
     let slots = Arc::new(Semaphore::new(settings.concurrency));
     let mut in_flight = JoinSet::new();
     shared.metrics.consuming.store(true, std::sync::atomic::Ordering::Relaxed);

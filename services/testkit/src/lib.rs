@@ -8,6 +8,7 @@
 //! - [`NatsCluster`]: three (or more) routed nats-servers, for tests that kill nodes.
 //! - [`PostgresServer`]: a private Postgres cluster, for tests that stop the database.
 //! - [`OtlpCollector`]: a real OpenTelemetry collector that records the spans it receives.
+//! - [`PrometheusServer`]: a real Prometheus scraping given ports with the shipped alert rules.
 //! - [`endscreen`]: a match seeded from a labelled capture's job input.
 //!
 //! `make test` (scripts/test.sh) installs and starts Postgres and the S3 API server and exports
@@ -18,12 +19,14 @@ mod database;
 pub mod endscreen;
 mod nats;
 mod postgres;
+mod prometheus;
 mod s3;
 
 pub use collector::OtlpCollector;
 pub use database::TestDatabase;
 pub use nats::{NatsCluster, NatsServer};
 pub use postgres::PostgresServer;
+pub use prometheus::PrometheusServer;
 pub use s3::{S3Server, TestBucket, client_for as s3_client_for};
 
 use std::time::Duration;
