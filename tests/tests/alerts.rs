@@ -23,7 +23,7 @@ fn promtool(args: &[&str]) -> String {
 #[test]
 fn every_alert_rule_is_valid_and_passes_its_unit_tests() {
     let checked = promtool(&["check", "rules", "alerts.yml"]);
-    assert!(checked.contains("SUCCESS: 6 rules found"), "{checked}");
+    assert!(checked.contains("SUCCESS: 8 rules found"), "{checked}");
     let tested = promtool(&["test", "rules", "alerts_test.yml"]);
     assert!(tested.contains("SUCCESS"), "{tested}");
 }
@@ -55,7 +55,16 @@ async fn prometheus_scrapes_a_worker_and_fires_the_dead_letter_alert() {
         .collect();
     assert_eq!(
         loaded,
-        ["WorkerDown", "JobsWaiting", "JobsDeadLettered", "ExtractFailing", "AutoDoneMissed", "ExtractSlow"]
+        [
+            "WorkerDown",
+            "WorkerNotReady",
+            "JobsWaiting",
+            "JobsDeadLettered",
+            "ExtractFailing",
+            "OrphansAccumulating",
+            "AutoDoneMissed",
+            "ExtractSlow"
+        ]
     );
     // The worker's counter is scraped at 0 first, so the first dead letter is an increase.
     wait_until("the target up and its dead-letter counter scraped at 0", Duration::from_secs(30), || async {

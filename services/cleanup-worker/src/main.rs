@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
                 guard,
                 delete_passes: cli.delete_passes,
                 retry: cli.worker.retry_policy(),
+                orphaned_keys: Default::default(),
             };
             let service = WorkerService {
                 name: "cleanup-worker",

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
 use proto::CleanupJob;
 use sqlx::PgPool;
 use worker_runtime::retry_policy::RetryPolicy;
@@ -19,6 +21,8 @@ pub struct CleanupTask {
     /// Passes over failing keys within one job before they become orphans.
     pub delete_passes: u32,
     pub retry: RetryPolicy,
+    /// Keys recorded in `orphaned_s3_object` (`worker_cleanup_orphaned_keys_total`).
+    pub orphaned_keys: Counter,
 }
 
 impl CleanupTask {
@@ -33,6 +37,7 @@ impl CleanupTask {
             orphans::record(&self.pool, &self.bucket, &report.failed, report.passes)
                 .await
                 .map_err(TaskError::retryable)?;
+            self.orphaned_keys.inc_by(report.failed.len() as u64);
             let sample: Vec<&str> = report.failed.iter().take(5).map(|f| f.key.as_str()).collect();
             tracing::warn!(orphans = report.failed.len(), ?sample, last_error = %report.failed[0].error, "keys recorded as orphans for sweep-orphans");
         }
@@ -58,6 +63,14 @@ impl Task for CleanupTask {
             timeout: Duration::from_secs(120) + batch_delete::worst_case_backoff(self.delete_passes, self.retry),
             retry: self.retry,
         }
+    }
+
+    fn register_metrics(&self, registry: &mut Registry) {
+        registry.register(
+            "cleanup_orphaned_keys",
+            "Keys recorded as orphans for sweep-orphans",
+            self.orphaned_keys.clone(),
+        );
     }
 
     async fn handle(&self, job: CleanupJob, _attempt: Attempt) -> Result<(), TaskError> {

@@ -27,6 +27,7 @@ fn task(bucket: &TestBucket, pool: PgPool) -> CleanupTask {
         guard: guard(),
         delete_passes: 3,
         retry: RetryPolicy::new(Duration::from_millis(50), Duration::from_millis(200)),
+        orphaned_keys: Default::default(),
     }
 }
 

@@ -8,8 +8,10 @@
 //!   must exist, be a `LOL_RESULT_SCREEN` and belong to the match), the match's teams, and the
 //!   friend dictionary (the match's players first, then every other friend).
 //! - [`result_store`]: the `extraction_result` row of an attachment — one per attachment,
-//!   overwritten when the same attachment is extracted again.
+//!   overwritten by a new reading, never by a refused job or a failed re-read.
+//! - [`extract_metrics`]: outcomes, warnings and OCR step times on `/metrics`.
 
+pub mod extract_metrics;
 pub mod ocr_input;
 pub mod ocr_pool;
 pub mod result_store;

@@ -57,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
                 region: cli.s3.aws_region.clone(),
                 ocr,
                 retry: cli.worker.retry_policy(),
+                metrics: Default::default(),
             };
             let service = WorkerService {
                 name: "extract-worker",

@@ -10,6 +10,7 @@ use tracing::Instrument as _;
 use worker_runtime::retry_policy::RetryPolicy;
 use worker_runtime::{Attempt, Task, TaskError, TaskPolicy};
 
+use crate::extract_metrics::ExtractMetrics;
 use crate::ocr_input::{self, InputError};
 use crate::ocr_pool::OcrPool;
 use crate::result_store;
@@ -22,6 +23,7 @@ pub struct ExtractTask {
     pub region: String,
     pub ocr: OcrPool,
     pub retry: RetryPolicy,
+    pub metrics: ExtractMetrics,
 }
 
 /// Longest one attempt may take, download and OCR included (the plan's figure).
@@ -79,6 +81,7 @@ impl ExtractTask {
             .instrument(tracing::info_span!("db upsert extraction_result", db.system = "postgresql"))
             .await
             .map_err(TaskError::retryable)?;
+        self.metrics.done(&reading);
         tracing::info!(
             %attachment_id,
             status = "DONE",
@@ -103,12 +106,17 @@ impl Task for ExtractTask {
         TaskPolicy { max_attempts: 3, timeout: TIMEOUT, retry: self.retry }
     }
 
+    fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        self.metrics.register(registry);
+    }
+
     async fn handle(&self, job: ExtractJob, attempt: Attempt) -> Result<(), TaskError> {
         self.run(&job, attempt).await.map(|_| ())
     }
 
     async fn on_exhausted(&self, job: &ExtractJob, error: &str, attempt: Attempt) -> anyhow::Result<()> {
         let recorded = result_store::failed(&self.pool, job, error, attempt.number).await?;
+        self.metrics.given_up(recorded);
         tracing::warn!(
             attachment_id = %job.attachment_id,
             %attempt,

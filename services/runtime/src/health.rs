@@ -29,7 +29,7 @@ pub async fn serve(
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(|State(probe): State<Probe>| async move { probe.metrics.encode() }))
+        .route("/metrics", get(exposition))
         .with_state(Probe { nats, database, metrics });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "health and metrics endpoints listening");
@@ -37,23 +37,34 @@ pub async fn serve(
 }
 
 async fn ready(State(probe): State<Probe>) -> (StatusCode, String) {
+    match readiness(&probe).await {
+        Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
+    }
+}
+
+/// The exposition, with `worker_ready` as of this scrape: an alert can then tell "up but not
+/// ready" (database gone, provisioning failed) from "down".
+async fn exposition(State(probe): State<Probe>) -> String {
+    probe.metrics.ready.set(i64::from(readiness(&probe).await.is_ok()));
+    probe.metrics.encode()
+}
+
+/// Ready, or why not.
+async fn readiness(probe: &Probe) -> Result<(), String> {
     if !probe.metrics.consuming.load(std::sync::atomic::Ordering::Relaxed) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "worker: not consuming (provisioning, or stopped)\n".to_owned());
+        return Err("worker: not consuming (provisioning, or stopped)".to_owned());
     }
     if probe.nats.connection_state() != async_nats::connection::State::Connected {
-        return (StatusCode::SERVICE_UNAVAILABLE, "nats: not connected\n".to_owned());
+        return Err("nats: not connected".to_owned());
     }
     if let Some(pool) = &probe.database {
         let ping = tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(pool)).await;
         match ping {
             Ok(Ok(_)) => {}
-            Ok(Err(error)) => {
-                return (StatusCode::SERVICE_UNAVAILABLE, format!("database: {error}\n"));
-            }
-            Err(_) => {
-                return (StatusCode::SERVICE_UNAVAILABLE, "database: no answer within 2s\n".to_owned());
-            }
+            Ok(Err(error)) => return Err(format!("database: {error}")),
+            Err(_) => return Err("database: no answer within 2s".to_owned()),
         }
     }
-    (StatusCode::OK, "ready\n".to_owned())
+    Ok(())
 }

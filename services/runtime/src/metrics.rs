@@ -27,6 +27,8 @@ pub struct Metrics {
     pub duration: Family<TaskLabel, Histogram>,
     /// Jobs waiting in the consumer, as last reported by the server.
     pub pending: Family<TaskLabel, Gauge>,
+    /// 1 when `/readyz` would answer ready, checked at each scrape; 0 otherwise.
+    pub ready: Gauge,
     /// The worker loop has provisioned its stream and consumer and is pulling; `/readyz` says
     /// ready only then, so whoever waits for readiness can publish at once.
     pub consuming: std::sync::atomic::AtomicBool,
@@ -43,12 +45,14 @@ impl Default for Metrics {
             Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0])
         });
         let pending = Family::<TaskLabel, Gauge>::default();
+        let ready = Gauge::default();
         registry.register("jobs_processed", "Jobs completed and acknowledged", processed.clone());
         registry.register("jobs_failed", "Failed attempts (retried or not)", failed.clone());
         registry.register("jobs_retried", "Attempts scheduled for a retry", retried.clone());
         registry.register("jobs_dead_lettered", "Jobs given up on and dead-lettered", dead_lettered.clone());
         registry.register("job_duration_seconds", "Handler run time per attempt", duration.clone());
         registry.register("consumer_pending_jobs", "Jobs waiting in the durable consumer", pending.clone());
+        registry.register("ready", "1 when the worker is ready (as /readyz), checked at each scrape", ready.clone());
         Metrics {
             registry,
             processed,
@@ -57,6 +61,7 @@ impl Default for Metrics {
             dead_lettered,
             duration,
             pending,
+            ready,
             consuming: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -65,6 +70,12 @@ impl Default for Metrics {
 impl Metrics {
     pub fn label(task: &str) -> TaskLabel {
         TaskLabel { task: task.to_owned() }
+    }
+
+    /// Where a task registers its own metrics (under the same `worker_` prefix), before the
+    /// worker starts.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
     }
 
     /// The OpenMetrics text exposition.

@@ -59,7 +59,9 @@ impl WorkerService {
     /// then drain and return.
     pub async fn run<T: Task>(self, task: T, config: &WorkerConfig) -> anyhow::Result<()> {
         let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
-        let metrics = Arc::new(Metrics::default());
+        let mut metrics = Metrics::default();
+        task.register_metrics(metrics.registry_mut());
+        let metrics = Arc::new(metrics);
         let _otlp_metrics = metrics.observe_for_opentelemetry(<T::Job as proto::Job>::SUBJECT);
         if let Some(addr) = config.health_addr(self.default_health_port).context("HEALTH_ADDR")? {
             let (nats, database, metrics, shutdown) =

@@ -71,6 +71,12 @@ pub trait Task: Send + Sync + 'static {
     /// crash, a lost ack, or a duplicate publish outside the de-duplication window).
     fn handle(&self, job: Self::Job, attempt: Attempt) -> impl Future<Output = Result<(), TaskError>> + Send;
 
+    /// Register the task's own metrics (outcomes, step timings) beside the runtime's; they are
+    /// served on `/metrics` with the `worker_` prefix.
+    fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        let _ = registry;
+    }
+
     /// Runs once when the job is given up on — after its last attempt failed, or at once on a
     /// permanent failure — before the message is dead-lettered and terminated. If the hook
     /// itself fails the message is retried later, so the hook must be idempotent too.
