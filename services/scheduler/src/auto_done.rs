@@ -1,6 +1,8 @@
 //! Consuming a tick: CONFIRMED sessions that started more than 3 days ago become DONE.
 
 use chrono::{DateTime, Utc};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
 use proto::AutoDoneTick;
 use sqlx::{PgConnection, PgPool};
 use worker_runtime::{Attempt, Task, TaskError, TaskPolicy};
@@ -64,6 +66,8 @@ pub async fn tick_processed(pool: &PgPool, scheduled_at: DateTime<Utc>) -> Resul
 pub struct AutoDoneTask {
     pub pool: PgPool,
     pub policy: TaskPolicy,
+    /// Sessions moved to DONE (`worker_auto_done_sessions_closed_total`).
+    pub sessions_closed: Counter,
 }
 
 impl Task for AutoDoneTask {
@@ -74,10 +78,19 @@ impl Task for AutoDoneTask {
         self.policy
     }
 
+    fn register_metrics(&self, registry: &mut Registry) {
+        registry.register(
+            "auto_done_sessions_closed",
+            "Sessions moved to DONE by auto-done ticks",
+            self.sessions_closed.clone(),
+        );
+    }
+
     async fn handle(&self, tick: AutoDoneTick, _attempt: Attempt) -> Result<(), TaskError> {
         let scheduled_at = tick.scheduled_at_utc();
         match process_tick(&self.pool, scheduled_at).await.map_err(TaskError::retryable)? {
             TickOutcome::Transitioned(count) => {
+                self.sessions_closed.inc_by(count);
                 tracing::info!(%scheduled_at, sessions = count, "auto-done: transitioned {count} sessions");
             }
             TickOutcome::AlreadyProcessed => {

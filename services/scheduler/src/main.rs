@@ -80,6 +80,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
     let task = AutoDoneTask {
         pool: pool.clone(),
         policy: TaskPolicy { max_attempts: 3, timeout: Duration::from_secs(300), retry: cli.worker.retry_policy() },
+        sessions_closed: Default::default(),
     };
     let service = WorkerService {
         name: "scheduler",
