@@ -114,16 +114,37 @@ pub fn seat(rows: &[Row], matches: &mut [RowMatch], dictionary: &[FriendEntry], 
     let team_a_table = evidence.team_a_table();
     let conflicts = conflicts(matches, team_a_table);
     let unseatable = unseatable(matches, teams, team_a_table);
+    let unread = unread_players(matches, teams);
+    let others = matches.iter().filter(|m| m.friend_id.is_some() && m.team.is_none()).count();
+    let (team_a_side, confidence, warnings) = answer(evidence, &conflicts, &unseatable, unread, others);
+    if let Some(side) = team_a_side {
+        let contradicted = |team: RecordedTeam, table: Side| {
+            conflicts.iter().any(|c| c.recorded == team || c.seen == table)
+                || unseatable.iter().any(|(_, t)| *t == team)
+        };
+        fill_last_seats(rows, matches, dictionary, teams, side, contradicted);
+    }
+    Seating { team_a_side, confidence, evidence, conflicts, warnings }
+}
+
+/// Step 3: the side, its confidence and the warnings, from the evidence and the contradictions.
+/// `unread` counts the match's players no row was matched to; `others`, the rows read as
+/// friends outside the match.
+fn answer(
+    evidence: Evidence,
+    conflicts: &[Conflict],
+    unseatable: &[(Uuid, RecordedTeam)],
+    unread: usize,
+    others: usize,
+) -> (Option<Side>, f64, Vec<Warning>) {
     let contradictions = conflicts.len() + unseatable.len();
     let mut warnings = Vec::new();
-    let (team_a_side, confidence) = if evidence.players() == 0 {
-        let others = matches.iter().filter(|m| m.friend_id.is_some()).count();
+    let (side, confidence) = if evidence.players() == 0 {
         warnings.push(warning(
             WarningCode::NoMatchPlayers,
             format!(
-                "none of the match's players was read on the board ({others} of {} rows were read as other friends): \
-                 the screenshot may be of another match",
-                matches.len()
+                "none of the match's players was read on the board ({others} rows were read as other friends): the \
+                 screenshot may be of another match"
             ),
         ));
         (None, 0.0)
@@ -154,7 +175,7 @@ pub fn seat(rows: &[Row], matches: &mut [RowMatch], dictionary: &[FriendEntry], 
                 (None, None) => unreachable!("one contradiction"),
             };
             // One exchange moves two players: a player not read may be the other half.
-            let unaccounted = unread_players(matches, teams) - unseatable.len();
+            let unaccounted = unread.saturating_sub(unseatable.len());
             let message = if unaccounted > 0 {
                 (side, confidence, withheld) = (None, 0.0, true);
                 format!(
@@ -178,14 +199,7 @@ pub fn seat(rows: &[Row], matches: &mut [RowMatch], dictionary: &[FriendEntry], 
         }
         (side, confidence)
     };
-    if let Some(side) = team_a_side {
-        let contradicted = |team: RecordedTeam, table: Side| {
-            conflicts.iter().any(|c| c.recorded == team || c.seen == table)
-                || unseatable.iter().any(|(_, t)| *t == team)
-        };
-        fill_last_seats(rows, matches, dictionary, teams, side, contradicted);
-    }
-    Seating { team_a_side, confidence, evidence, conflicts, warnings }
+    (side, confidence, warnings)
 }
 
 fn warning(code: WarningCode, message: String) -> Warning {
