@@ -98,6 +98,44 @@ async fn a_key_outside_the_prefix_deletes_nothing_and_is_dead_lettered() {
 }
 
 #[tokio::test]
+async fn a_refused_job_of_the_largest_allowed_size_is_still_dead_lettered() {
+    use proto::Job as _;
+    // Keys of 1,000 characters up to just under the subject's limit (room for the publish
+    // headers); the first is outside the prefixes, so the whole job is refused. Its dead letter
+    // adds headers (reason, error) to a payload this size, and must still be stored.
+    let target = CleanupJob::MAX_PAYLOAD_BYTES - 512;
+    let mut keys = vec![format!("backups/{}", "x".repeat(992))];
+    // `{"s3Keys":[…]}` is 13 bytes around the keys; each key adds its quotes and a comma.
+    let mut size = 13 + 1_002;
+    while size + 1_003 <= target {
+        keys.push(format!("attachments/big/{:05}/{}", keys.len(), "y".repeat(978)));
+        size += 1_003;
+    }
+    let size = proto::encode(&job(&keys)).len();
+    assert!(size > target - 1_100 && size <= target, "{size} bytes");
+    let nats = NatsServer::start().await;
+    let js = async_nats::jetstream::new(nats.client().await);
+    worker_runtime::provision::ensure_all_streams(&js, 1).await.unwrap();
+    let bucket = TestBucket::create().await;
+    let shutdown = Shutdown::new();
+    let settings =
+        WorkerSettings { concurrency: 1, ack_wait: Duration::from_secs(5), shutdown_grace: Duration::from_secs(5) };
+    let metrics = std::sync::Arc::new(Metrics::default());
+    let worker =
+        tokio::spawn(worker::run(task(&bucket, database().await), js.clone(), 1, settings, metrics, shutdown.clone()));
+
+    Publisher::new(js.clone()).publish(&job(&keys), "largest").await.expect("a job at the limit is accepted");
+    let dead_letters = DeadLetters::new(js.clone());
+    wait_until("the dead letter of the largest job", Duration::from_secs(30), || async {
+        dead_letters.list("cleanup").await.unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(dead_letters.list("cleanup").await.unwrap()[0].payload.len(), size, "stored whole");
+    shutdown.trigger();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn stopped_s3_leaves_orphans_that_a_sweep_removes_once_it_is_back() {
     let mut server = S3Server::start().await;
     let bucket = TestBucket::create_on(&server.endpoint()).await;
