@@ -59,12 +59,7 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .unwrap_or_else(|| format!("{}/../../shared/endscreens/real", env!("CARGO_MANIFEST_DIR")));
-    let mut labels: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    labels.sort();
+    let labels = scoring::label_files(Path::new(&dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
 
     let started = Instant::now();
     // As deployed: Tesseract, and PP-OCR for unmatched rows (`PPOCR_REC_MODEL=` measures Tesseract alone).

@@ -11,7 +11,7 @@
 //! level was wrong — the figures behind the README's "fill in / ask / leave empty".
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 
 use ocr::pipeline::Pipeline;
 use ocr::roster_variants::{self, Variant};
@@ -65,12 +65,7 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .unwrap_or_else(|| format!("{}/../../shared/endscreens/real", env!("CARGO_MANIFEST_DIR")));
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
+    let paths = ocr::scoring::label_files(Path::new(&dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
     let labels: Vec<serde_json::Value> =
         paths.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()).collect();
     let pool = roster_variants::stranger_pool(&labels);

@@ -1,8 +1,23 @@
 //! Scoring a reading against a labelled capture (`shared/endscreens` JSON `expected`): used by
 //! the golden tests and the accuracy bench, never by the pipeline.
 
+use std::path::{Path, PathBuf};
+
 use proto::{OcrJobOutput, Side};
 use serde_json::Value;
+
+/// The label files (`<id>.json`) of a labelled set such as `shared/endscreens/real`, sorted.
+pub fn label_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Score {

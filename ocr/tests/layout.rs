@@ -49,12 +49,9 @@ fn name_cells_hold_the_names_on_every_fixture() {
 
 fn real_captures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/endscreens/real");
-    let mut labels: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (the real captures sit in ../shared beside the repository)", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    labels.sort();
+    let labels = ocr::scoring::label_files(&dir).unwrap_or_else(|e| {
+        panic!("{}: {e} (the real captures sit in ../shared beside the repository)", dir.display())
+    });
     assert!(labels.len() >= 30, "the real set lost captures: {}", labels.len());
     labels
 }

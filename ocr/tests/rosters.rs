@@ -15,12 +15,9 @@ const ALTERED: [Variant; 4] = [Variant::OneSwap, Variant::OneMoved, Variant::Two
 
 fn real_labels() -> Vec<(PathBuf, serde_json::Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/endscreens/real");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (the real captures sit in ../shared beside the repository)", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
+    let paths = ocr::scoring::label_files(&dir).unwrap_or_else(|e| {
+        panic!("{}: {e} (the real captures sit in ../shared beside the repository)", dir.display())
+    });
     assert!(paths.len() >= 30, "the real set lost captures: {}", paths.len());
     paths
         .into_iter()

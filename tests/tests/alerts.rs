@@ -37,10 +37,7 @@ async fn prometheus_scrapes_a_worker_and_fires_the_dead_letter_alert() {
     command
         .env("NATS_URL", nats.url())
         .env("DATABASE_URL", &db.url)
-        .env("S3_ENDPOINT", &bucket.endpoint)
-        .env("S3_BUCKET", &bucket.name)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(bucket.env())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let (_worker, port) = testkit::start_ready(command, "cleanup-worker").await;

@@ -47,10 +47,7 @@ async fn service(
     command
         .env("NATS_URL", nats.url())
         .env("DATABASE_URL", &db.url)
-        .env("S3_ENDPOINT", &bucket.endpoint)
-        .env("S3_BUCKET", &bucket.name)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(bucket.env())
         .env("OMP_THREAD_LIMIT", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null());

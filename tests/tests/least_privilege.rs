@@ -92,10 +92,7 @@ async fn start_as(binary: &str, user: &str, nats: &NatsServer, database_url: &st
         .envs(nats.env_for(user))
         .env("DATABASE_URL", database_url)
         .env("DATABASE_MIGRATE", "false")
-        .env("S3_ENDPOINT", &bucket.endpoint)
-        .env("S3_BUCKET", &bucket.name)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(bucket.env())
         .env("OMP_THREAD_LIMIT", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

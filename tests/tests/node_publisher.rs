@@ -26,10 +26,7 @@ async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
     command
         .envs(nats.env_for("extract-worker"))
         .env("DATABASE_URL", &db.url)
-        .env("S3_ENDPOINT", &bucket.endpoint)
-        .env("S3_BUCKET", &bucket.name)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(bucket.env())
         .env("OMP_THREAD_LIMIT", "1")
         .env("LOG_FORMAT", "json")
         .stdout(Stdio::null())

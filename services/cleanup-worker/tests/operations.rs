@@ -13,10 +13,7 @@ fn command(nats: &NatsServer, db: &TestDatabase, bucket: &TestBucket, prefixes: 
     command
         .env("NATS_URL", nats.url())
         .env("DATABASE_URL", &db.url)
-        .env("S3_ENDPOINT", &bucket.endpoint)
-        .env("S3_BUCKET", &bucket.name)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(bucket.env())
         .env("CLEANUP_ALLOWED_PREFIXES", prefixes)
         .kill_on_drop(true);
     command

@@ -8,6 +8,17 @@ pub struct TestBucket {
 }
 
 impl TestBucket {
+    /// The variables a service needs to use this bucket (endpoint, name, the S3 API server's
+    /// test credentials), for `Command::envs`.
+    pub fn env(&self) -> [(&'static str, String); 4] {
+        [
+            ("S3_ENDPOINT", self.endpoint.clone()),
+            ("S3_BUCKET", self.name.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ]
+    }
+
     /// A new bucket on the shared server of `make test`.
     pub async fn create() -> TestBucket {
         TestBucket::create_on(&crate::required_env("S3_ENDPOINT")).await
