@@ -38,6 +38,7 @@ pub mod layout;
 pub mod matching;
 pub mod normalize;
 pub mod pipeline;
+pub mod pool;
 pub mod ppocr;
 pub mod preprocess;
 pub mod riot_id;

@@ -3,7 +3,8 @@
 //!
 //! - [`task`]: the handler — load the input, download under the size limit, read, store; and
 //!   which failures are permanent.
-//! - [`ocr_pool`]: the OCR pipeline on a bounded set of blocking threads, engines reused.
+//! - [`reader`]: where the capture is read — in process on `ocr::pool` (the default) or by
+//!   `lol-ocr serve` over HTTP ([`ocr_http`]), chosen by `EXTRACTION_MODE`.
 //! - [`ocr_input`]: from an `extract` job to the `lol-ocr` job input — the attachment (which
 //!   must exist, be a `LOL_RESULT_SCREEN` and belong to the match), the match's teams, and the
 //!   friend dictionary (the match's players first, then every other friend).
@@ -12,7 +13,8 @@
 //! - [`extract_metrics`]: outcomes, warnings and OCR step times on `/metrics`.
 
 pub mod extract_metrics;
+pub mod ocr_http;
 pub mod ocr_input;
-pub mod ocr_pool;
+pub mod reader;
 pub mod result_store;
 pub mod task;

@@ -3,7 +3,10 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use extract_worker::{ocr_pool::OcrPool, task::ExtractTask};
+use extract_worker::ocr_http::HttpReader;
+use extract_worker::reader::{ExtractionConfig, ExtractionMode, OcrReader};
+use extract_worker::task::{self, ExtractTask};
+use ocr::pool::OcrPool;
 use proto::Job;
 use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
 use worker_runtime::service::{WorkerService, connect_nats};
@@ -23,6 +26,8 @@ struct Cli {
     #[command(flatten)]
     telemetry: telemetry::TelemetryConfig,
     #[command(flatten)]
+    extraction: ExtractionConfig,
+    #[command(flatten)]
     ppocr: ocr::ppocr::PpOcrConfig,
     #[command(subcommand)]
     command: Option<Command>,
@@ -41,13 +46,11 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     let _telemetry = telemetry::init(&cli.telemetry, "extract-worker");
-    match cli.command.unwrap_or(Command::Run) {
+    match cli.command.take().unwrap_or(Command::Run) {
         Command::Run => {
-            // One OCR engine per job in flight: readings never queue behind each other.
-            let models = cli.ppocr.load().context("loading the PP-OCR models")?;
-            let ocr = OcrPool::new(usize::from(cli.worker.worker_concurrency), models).context("starting Tesseract")?;
+            let ocr = reader(&cli)?;
             let (nats, js) = connect_nats(&cli.nats, "extract-worker").await?;
             let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
             let task = ExtractTask {
@@ -71,6 +74,22 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Dlq { command } => {
             worker_runtime::cli::run_dlq(&cli.nats, "extract-worker", proto::ExtractJob::SUBJECT, command).await
+        }
+    }
+}
+
+fn reader(cli: &Cli) -> anyhow::Result<OcrReader> {
+    match cli.extraction.extraction_mode {
+        ExtractionMode::Inprocess => {
+            // One OCR engine per job in flight: readings never queue behind each other.
+            let models = cli.ppocr.load().context("loading the PP-OCR models")?;
+            let threads = usize::from(cli.worker.worker_concurrency);
+            Ok(OcrReader::InProcess(OcrPool::new(threads, 0, models).context("starting Tesseract")?))
+        }
+        ExtractionMode::Http => {
+            anyhow::ensure!(!cli.extraction.ocr_url.is_empty(), "EXTRACTION_MODE=http needs OCR_URL");
+            let http = HttpReader::new(cli.extraction.ocr_url.clone(), task::TIMEOUT).context("the HTTP client")?;
+            Ok(OcrReader::Http(http))
         }
     }
 }

@@ -12,7 +12,7 @@ use worker_runtime::{Attempt, Task, TaskError, TaskPolicy};
 
 use crate::extract_metrics::ExtractMetrics;
 use crate::ocr_input::{self, InputError};
-use crate::ocr_pool::OcrPool;
+use crate::reader::OcrReader;
 use crate::result_store;
 
 pub struct ExtractTask {
@@ -21,7 +21,7 @@ pub struct ExtractTask {
     /// Bucket and region of the attachments, as the OCR input names them.
     pub bucket: String,
     pub region: String,
-    pub ocr: OcrPool,
+    pub ocr: OcrReader,
     pub retry: RetryPolicy,
     pub metrics: ExtractMetrics,
 }
@@ -60,7 +60,7 @@ impl ExtractTask {
             .read(input, image)
             .instrument(tracing::info_span!("ocr read scoreboard", image.bytes = image_bytes))
             .await
-            .map_err(TaskError::retryable)?;
+            .map_err(|e| if e.is_permanent() { TaskError::permanent(e) } else { TaskError::retryable(e) })?;
         let ocr_time = reading_started.elapsed();
         pipeline::record_step(&mut output, "download", download_time);
         let reading = match output {

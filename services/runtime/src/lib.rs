@@ -34,4 +34,4 @@ mod trace_headers;
 pub mod worker;
 
 pub use task::{Attempt, Task, TaskError, TaskPolicy};
-pub use trace_headers::trace_id;
+pub use trace_headers::{continue_trace_http, inject_current_http, trace_id};

@@ -1,5 +1,6 @@
 //! W3C trace context (`traceparent`, `tracestate`) in NATS message headers, so a trace runs from
-//! the publisher through every delivery attempt.
+//! the publisher through every delivery attempt; and in HTTP headers, so it goes on from the
+//! extract worker into `lol-ocr serve`.
 
 use async_nats::HeaderMap;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
@@ -24,6 +25,44 @@ impl Extractor for HeaderExtractor<'_> {
     fn keys(&self) -> Vec<&str> {
         self.0.iter().map(|(name, _)| name.as_ref()).collect()
     }
+}
+
+struct HttpInjector<'a>(&'a mut axum::http::HeaderMap);
+
+impl Injector for HttpInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) =
+            (axum::http::HeaderName::try_from(key), axum::http::HeaderValue::try_from(value.as_str()))
+        {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+struct HttpExtractor<'a>(&'a axum::http::HeaderMap);
+
+impl Extractor for HttpExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|name| name.as_str()).collect()
+    }
+}
+
+/// Write the current span's context into the headers of an HTTP request.
+pub fn inject_current_http(headers: &mut axum::http::HeaderMap) {
+    let context = tracing::Span::current().context();
+    TraceContextPropagator::new().inject_context(&context, &mut HttpInjector(headers));
+}
+
+/// Make `span` a child of the caller's span named by an HTTP request's `traceparent` (no-op
+/// without one).
+pub fn continue_trace_http(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    let parent = TraceContextPropagator::new().extract(&HttpExtractor(headers));
+    // As for NATS headers: fails only when the span is disabled.
+    let _ = span.set_parent(parent);
 }
 
 /// Write the current span's context into `headers`.

@@ -1,31 +1,18 @@
-//! `lol-ocr`: read one post-game scoreboard for a job input, the way the extract worker does,
-//! from a file or from S3. stdout carries only the output JSON; logs go to stderr; the exit code
-//! is 0 when the status is `done` and 1 when it is `failed`.
+//! `lol-ocr extract`: read one post-game scoreboard for a job input, the way the extract worker
+//! does, from a file or from S3. stdout carries only the output JSON; logs go to stderr; the exit
+//! code is 0 when the status is `done` and 1 when it is `failed`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use ocr::pipeline::{self, Pipeline};
 use ocr::{debug_image, download, job_input};
 use proto::{OcrErrorCode, OcrJobInput, OcrJobOutput};
 
-#[derive(Debug, Parser)]
-#[command(name = "lol-ocr", version, about = "Reads a League of Legends post-game scoreboard screenshot")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Read the capture of a job input and print the output JSON.
-    Extract(ExtractArgs),
-}
-
 #[derive(Debug, Args)]
-struct ExtractArgs {
+pub struct ExtractArgs {
     /// The job input JSON (proto/schemas/ocr_job_input.schema.json).
     #[arg(long)]
     input: PathBuf,
@@ -46,10 +33,9 @@ struct ExtractArgs {
     ppocr: ocr::ppocr::PpOcrConfig,
 }
 
-fn main() -> ExitCode {
-    let Command::Extract(args) = Cli::parse().command;
+pub fn run(args: &ExtractArgs) -> ExitCode {
     let started = Instant::now();
-    let (input, output, image, found) = match extract(&args) {
+    let (input, output, image, found) = match extract(args) {
         Ok(read) => read,
         Err(failure) => {
             let output = pipeline::early_failure(failure.job_id, failure.code, failure.message, started.elapsed());
