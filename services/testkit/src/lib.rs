@@ -10,6 +10,7 @@
 //! - [`OtlpCollector`]: a real OpenTelemetry collector that records the spans it receives.
 //! - [`PrometheusServer`]: a real Prometheus scraping given ports with the shipped alert rules.
 //! - [`endscreen`]: a match seeded from a labelled capture's job input.
+//! - [`OcrServer`]: `lol-ocr serve` on a free port, and its `POST /v1/extract`.
 //!
 //! `make test` (scripts/test.sh) installs and starts Postgres and the S3 API server and exports
 //! their addresses; nats-server is found through `NATS_SERVER_BIN` or `PATH`.
@@ -18,6 +19,8 @@ mod collector;
 mod database;
 pub mod endscreen;
 mod nats;
+mod ocr_server;
+mod png_bomb;
 mod postgres;
 mod prometheus;
 mod s3;
@@ -25,6 +28,8 @@ mod s3;
 pub use collector::OtlpCollector;
 pub use database::TestDatabase;
 pub use nats::{NatsCluster, NatsServer};
+pub use ocr_server::{OcrServer, Reply};
+pub use png_bomb::png_bomb;
 pub use postgres::PostgresServer;
 pub use prometheus::PrometheusServer;
 pub use s3::{S3Server, TestBucket, client_for as s3_client_for};
