@@ -30,6 +30,12 @@ COPY --from=build /src/target/release/extract-worker /src/target/release/lol-ocr
 COPY --from=ppocr-model /ch_PP-OCRv4_det_infer.onnx /ch_PP-OCRv4_rec_infer.onnx /usr/local/share/lol-ocr/
 ENTRYPOINT ["extract-worker"]
 
+FROM runtime-base AS lol-ocr
+COPY --from=build /src/target/release/lol-ocr /usr/local/bin/
+COPY --from=ppocr-model /ch_PP-OCRv4_det_infer.onnx /ch_PP-OCRv4_rec_infer.onnx /usr/local/share/lol-ocr/
+EXPOSE 8090
+ENTRYPOINT ["lol-ocr", "serve"]
+
 FROM runtime-base AS cleanup-worker
 COPY --from=build /src/target/release/cleanup-worker /src/target/release/jobctl /usr/local/bin/
 ENTRYPOINT ["cleanup-worker"]

@@ -34,11 +34,12 @@ fn documented() -> BTreeMap<String, BTreeSet<String>> {
     for row in table.lines().filter(|line| line.starts_with("| `")) {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         let name = cells[1].trim_matches('`').to_owned();
-        let binaries: BTreeSet<String> = if cells[3] == "all" {
-            ALL.iter().map(|b| b.to_string()).collect()
-        } else {
-            cells[3].split(',').map(|b| b.trim().trim_matches('`').to_owned()).collect()
-        };
+        let binaries: BTreeSet<String> = cells[3]
+            .split(',')
+            .map(|b| b.trim().trim_matches('`'))
+            .flat_map(|b| if b == "all" { ALL.to_vec() } else { vec![b] })
+            .map(str::to_owned)
+            .collect();
         for binary in &binaries {
             assert!(BINARIES.contains(&binary.as_str()), "README row {name}: unknown binary {binary}");
         }
@@ -113,6 +114,19 @@ fn compose_gives_each_service_the_documented_variables() {
         }
         assert_eq!(keys, expected, "{service}: compose environment and README disagree");
     }
+}
+
+/// The OCR service runs `lol-ocr serve`, which needs none of `lol-ocr extract`'s S3 variables:
+/// every key it gets is documented for `lol-ocr`, and it gets every `serve` setting.
+#[test]
+fn compose_gives_the_ocr_service_documented_variables() {
+    let compose = compose();
+    let environment = compose["services"]["lol-ocr"]["environment"].as_mapping().expect("lol-ocr environment");
+    let keys: BTreeSet<String> = environment.keys().map(|k| k.as_str().expect("string key").to_owned()).collect();
+    let documented = documented_for("lol-ocr");
+    assert!(keys.is_subset(&documented), "undocumented: {:?}", keys.difference(&documented).collect::<Vec<_>>());
+    let serve: BTreeSet<String> = documented.into_iter().filter(|name| name.starts_with("OCR_")).collect();
+    assert!(serve.is_subset(&keys), "lol-ocr service lacks {:?}", serve.difference(&keys).collect::<Vec<_>>());
 }
 
 #[test]

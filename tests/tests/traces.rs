@@ -215,3 +215,53 @@ async fn a_cleanup_and_an_auto_done_tick_are_traced_to_their_s3_and_database_wor
         "{last:#?}"
     );
 }
+
+#[tokio::test]
+async fn in_http_mode_the_trace_goes_on_inside_lol_ocr_serve() {
+    const SPAN_KIND_SERVER: i64 = 2;
+    const SPAN_KIND_CLIENT: i64 = 3;
+    let collector = OtlpCollector::start().await;
+    let nats = NatsServer::start().await;
+    let db = TestDatabase::migrated(&MIGRATOR).await;
+    let bucket = TestBucket::create().await;
+    let key = "attachments/m1/scoreboard.jpg";
+    let input = testkit::endscreen::fixture_input(&testkit::endscreen::fixture("es1-0002.json"));
+    let seeded = testkit::endscreen::seed(&db.pool, &input, key).await.unwrap();
+    bucket.put(key, std::fs::read(testkit::endscreen::fixture("es1-0002.jpg")).unwrap()).await;
+    let mut server = testkit::OcrServer::start(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.endpoint())]).await;
+
+    let mut command = Command::new(testkit::binary("extract-worker"));
+    command
+        .envs(bucket.env())
+        .env("NATS_URL", nats.url())
+        .env("DATABASE_URL", &db.url)
+        .env("EXTRACTION_MODE", "http")
+        .env("OCR_URL", server.url())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let (mut worker, _) = testkit::start_ready(command, "extract-worker").await;
+    let (attachment_id, match_id) = (seeded.attachment_id.to_string(), seeded.match_id.to_string());
+    let args = ["publish", "extract", "--attachment-id", &attachment_id, "--match-id", &match_id];
+    let trace_id = publish_traced("jobctl", &args, &[("NATS_URL", nats.url())]).await;
+    testkit::endscreen::wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
+    // SIGTERM to both: each flushes its spans before it exits.
+    testkit::signal(&worker, "TERM");
+    server.terminate();
+    assert!(worker.wait().await.unwrap().success());
+    assert!(server.child().wait().await.unwrap().success());
+
+    wait_until("the OCR server's spans at the collector", Duration::from_secs(30), || async {
+        collector.spans().iter().any(|s| s["trace_id"] == trace_id.as_str() && s["name"] == "ocr detect")
+    })
+    .await;
+    let trace = Trace::of(&collector, &trace_id);
+    let hop: Vec<&Value> = trace.0.iter().filter(|s| s["name"] == "POST /v1/extract").collect();
+    let client = hop.iter().find(|s| s["kind"] == SPAN_KIND_CLIENT).expect("the worker's client span");
+    let server_span = hop.iter().find(|s| s["kind"] == SPAN_KIND_SERVER).expect("the server's request span");
+    assert_eq!(client["service"], "extract-worker");
+    assert_eq!(server_span["service"], "lol-ocr");
+    assert_eq!(client["parent_span_id"], trace.one("ocr read scoreboard")["span_id"]);
+    assert_eq!(server_span["parent_span_id"], client["span_id"], "the server continues the worker's span");
+    assert_eq!(trace.one("ocr detect")["parent_span_id"], server_span["span_id"], "the steps run in the server");
+}

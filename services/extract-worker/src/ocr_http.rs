@@ -12,6 +12,7 @@ use std::time::Duration;
 use proto::{OcrJobInput, OcrJobOutput};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
+use tracing::Instrument as _;
 
 pub struct HttpReader {
     client: reqwest::Client,
@@ -63,7 +64,13 @@ impl HttpReader {
         let mut skipped = Vec::new();
         for n in 0..self.urls.len() {
             let url = &self.urls[(first + n) % self.urls.len()];
-            match self.read_at(url, input, image.clone()).await {
+            let span = tracing::info_span!(
+                "POST /v1/extract",
+                otel.kind = "client",
+                http.request.method = "POST",
+                server.address = %url,
+            );
+            match self.read_at(url, input, image.clone()).instrument(span).await {
                 Ok(output) => return Ok(output),
                 Err(Miss::Stop(error)) => return Err(error),
                 Err(Miss::Skip(why)) => skipped.push(format!("{url}: {why}")),
@@ -78,6 +85,7 @@ impl HttpReader {
         let length = image.len() as u64;
         let form =
             Form::new().part("input", json).part("image", Part::stream_with_length(image, length).file_name("capture"));
+        // The client span's context: the server's request span becomes its child.
         let mut headers = reqwest::header::HeaderMap::new();
         worker_runtime::inject_current_http(&mut headers);
         let sent = self.client.post(format!("{url}/v1/extract")).headers(headers).multipart(form).send().await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use proto::{ExtractJob, Job};
 use sqlx::PgPool;
 use testkit::endscreen::{self, SeededMatch};
-use testkit::{NatsServer, PostgresServer, TestBucket, TestDatabase, http_get, wait_until};
+use testkit::{NatsServer, OcrServer, PostgresServer, TestBucket, TestDatabase, http_get, wait_until};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 use worker_runtime::dead_letter::DeadLetters;
@@ -319,4 +319,81 @@ async fn two_workers_share_twenty_jobs_and_each_is_done_once() {
     for worker in workers {
         worker.stop().await;
     }
+}
+
+/// `lol-ocr serve`'s count of answers with `status`.
+async fn served(server: &OcrServer, status: u16) -> u64 {
+    let metrics = http_get(server.port(), "/metrics").await.expect("/metrics").1;
+    let series = format!("lol_ocr_requests_total{{status=\"{status}\"}} ");
+    metrics.lines().find_map(|line| line.strip_prefix(&series)?.parse().ok()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn in_http_mode_the_reading_comes_from_lol_ocr_serve_past_a_server_that_is_down() {
+    let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
+    let server = OcrServer::start(&[]).await;
+    // The first URL has nothing listening: the worker goes on to the next.
+    let urls = format!("http://127.0.0.1:{},{}", testkit::free_port(), server.url());
+    let env = [("EXTRACTION_MODE", "http"), ("OCR_URL", urls.as_str())];
+    let worker = Worker::start_with(&nats, &db.url, &bucket.endpoint, &bucket.name, &env).await;
+    for n in 0..2 {
+        let seeded = seed(&db.pool, &bucket, &format!("attachments/m{n}/scoreboard.jpg"), Some(screenshot())).await;
+        publish(&nats, seeded, &format!("job-{n}")).await;
+        let row = wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
+        assert_eq!(row.attempts, 1, "a server that is down is skipped within the attempt");
+        let output: proto::OcrJobOutput = proto::decode(&serde_json::to_vec(&row.result.unwrap()).unwrap()).unwrap();
+        let proto::OcrJobOutput::Done(reading) = output else { panic!("stored a failure as DONE") };
+        assert_eq!((reading.winner_side, reading.team_a_side), (Some(proto::Side::Blue), Some(proto::Side::Red)));
+    }
+    assert_eq!(served(&server, 200).await, 2, "both readings came from the server");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn in_http_mode_a_permanent_answer_of_the_server_fails_the_job_at_once() {
+    let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
+    let server = OcrServer::start(&[]).await;
+    let url = server.url();
+    let env = [("EXTRACTION_MODE", "http"), ("OCR_URL", url.as_str())];
+    let worker = Worker::start_with(&nats, &db.url, &bucket.endpoint, &bucket.name, &env).await;
+    let seeded = seed(&db.pool, &bucket, "attachments/m1/report.txt", Some(b"not a screenshot".to_vec())).await;
+    publish(&nats, seeded, "not-an-image").await;
+    let row = wait_for_status(&db.pool, seeded.attachment_id, "FAILED", Duration::from_secs(60)).await;
+    assert_eq!(row.attempts, 1, "422 is permanent: no retry");
+    assert!(row.error.as_deref().is_some_and(|e| e.contains("NOT_AN_IMAGE")), "{:?}", row.error);
+    assert_eq!(served(&server, 422).await, 1);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn in_http_mode_an_ocr_server_killed_mid_job_is_retried_and_done_once_it_is_back() {
+    let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
+    let mut server = OcrServer::start(&[]).await;
+    let (port, url) = (server.port(), server.url());
+    // Retries 2–4 s, then 4–8 s apart: time for the server to come back before the last attempt.
+    let env = [
+        ("EXTRACTION_MODE", "http"),
+        ("OCR_URL", url.as_str()),
+        ("RETRY_BASE_DELAY_MS", "4000"),
+        ("RETRY_MAX_DELAY_MS", "8000"),
+    ];
+    let worker = Worker::start_with(&nats, &db.url, &bucket.endpoint, &bucket.name, &env).await;
+    let seeded = seed(&db.pool, &bucket, "attachments/m1/scoreboard.jpg", Some(screenshot())).await;
+    publish(&nats, seeded, "killed-mid-job").await;
+
+    wait_until("the server to be reading the job", Duration::from_secs(30), || async {
+        http_get(port, "/metrics").await.is_some_and(|(_, m)| m.contains("lol_ocr_in_flight 1\n"))
+    })
+    .await;
+    server.kill().await;
+    wait_until("the attempt to fail and be retried", Duration::from_secs(30), || async {
+        worker.metric("worker_jobs_retried_total").await >= 1
+    })
+    .await;
+    let server = OcrServer::start_on(port, &[]).await;
+    let row = wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
+    assert!(row.attempts >= 2, "done on a later attempt: {}", row.attempts);
+    assert_eq!(served(&server, 200).await, 1, "the restarted server gave the reading");
+    assert_eq!(dead_letters(&nats).await, 0);
+    worker.stop().await;
 }
