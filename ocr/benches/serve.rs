@@ -84,7 +84,7 @@ async fn over_http(client: &reqwest::Client, url: &str, captures: &Arc<Vec<Captu
                 let sent = Instant::now();
                 let response = client.post(format!("{url}/v1/extract")).multipart(form).send().await.unwrap();
                 let status = response.status().as_u16();
-                let body: serde_json::Value = response.json().await.unwrap();
+                let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
                 let latency = sent.elapsed().as_secs_f64() * 1000.0;
                 match status {
                     200 => done.push((latency, latency - total_ms(&body))),
