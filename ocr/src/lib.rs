@@ -7,6 +7,8 @@
 //!   and five, under the blue and red team headers.
 //! - [`title`]: the title word → the winning side.
 //! - [`pipeline`]: all of it, bytes and job input → the contract's output, with timings.
+//! - [`pool`]: the pipeline on a bounded set of blocking threads, engines reused, with
+//!   admission for callers that must refuse rather than queue (the extract worker and `serve`).
 //! - [`scoring`]: a reading against a labelled capture (tests and the accuracy bench only).
 //! - [`roster_variants`]: a labelled capture's input with the recorded teams altered (tests and
 //!   the confidence bench only).
@@ -26,7 +28,8 @@
 //! - [`download`]: the screenshot from S3 under the size limit (the CLI and the extract worker).
 //! - [`debug_image`]: the capture with what the pipeline saw drawn on it.
 //!
-//! The `lol-ocr` binary (`src/bin/lol-ocr.rs`) is a thin CLI over these.
+//! The `lol-ocr` binary (`src/bin/lol-ocr/`) is a thin CLI over these: `extract` reads one
+//! capture, `serve` answers `POST /v1/extract` over HTTP (`proto/openapi/lol-ocr.yaml`).
 
 pub mod debug_image;
 pub mod decode;
