@@ -133,7 +133,7 @@ async fn bad_requests_get_their_reason_and_the_server_stays_up() {
             "IMAGE_TOO_LARGE",
         ),
         ("not a scoreboard", server.extract(&input, &dark).await, 422, "NOT_A_SCOREBOARD"),
-        ("body over the limit", server.extract(&input, &vec![0u8; 3_000_000]).await, 413, "REQUEST_TOO_LARGE"),
+        ("body over the limit", server.post_refused_early(3_000_000).await, 413, "REQUEST_TOO_LARGE"),
     ];
     for (what, reply, status, want) in &cases {
         assert_eq!(reply.status, *status, "{what}: {}", reply.body);
@@ -184,7 +184,7 @@ async fn a_crowd_past_the_queue_gets_only_200_and_503_and_memory_stays_bounded()
     assert!(statuses.iter().filter(|s| **s == 200).count() >= 2, "{statuses:?}");
     assert!(statuses.contains(&503), "{statuses:?}");
     assert!(replies.iter().filter(|r| r.status == 503).all(|r| code(r) == "OVERLOADED"));
-    // One engine, one capture read at a time, bodies of refused requests never read.
+    // One engine, one capture read at a time, bodies of refused requests read and dropped, never kept.
     let peak = server.peak_memory_mib();
     assert!(peak < 600, "peak memory {peak} MiB");
     assert_eq!(server.extract(&input, &image).await.status, 200, "the server reads again after the crowd");

@@ -105,9 +105,62 @@ impl OcrServer {
             .body(body);
         Reply::of(request.send().await.expect("lol-ocr serve answers")).await
     }
+
+    /// `POST /v1/extract` with a body the server will refuse before reading it all (over its
+    /// limit). The server answers and closes with the rest unread, so a client that writes the
+    /// whole body first (reqwest) fails on a broken pipe; this one writes and reads at once and
+    /// takes the answer whatever happens to the write.
+    pub async fn post_refused_early(&self, body_bytes: usize) -> Reply {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.expect("connect");
+        let (mut reader, mut writer) = stream.into_split();
+        let boundary = "testkit-boundary";
+        let head = format!(
+            "POST /v1/extract HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\n",
+            body_bytes + 80
+        );
+        let writing = tokio::spawn(async move {
+            let _ = writer.write_all(head.as_bytes()).await;
+            let _ = writer.write_all(&vec![0u8; body_bytes + 80]).await;
+            writer
+        });
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 8192];
+        // Until the answer's body is complete or the connection ends.
+        while let Ok(n) = reader.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+            if Reply::parse_raw(&answer).is_some() {
+                break;
+            }
+        }
+        writing.abort();
+        Reply::parse_raw(&answer).unwrap_or_else(|| panic!("no whole answer: {:?}", String::from_utf8_lossy(&answer)))
+    }
 }
 
 impl Reply {
+    /// An HTTP/1.1 answer with a `content-length`, once all of it is in `raw`.
+    fn parse_raw(raw: &[u8]) -> Option<Reply> {
+        let text = String::from_utf8_lossy(raw);
+        let (head, body) = text.split_once("\r\n\r\n")?;
+        let status = head.split_whitespace().nth(1)?.parse().ok()?;
+        let header = |name: &str| {
+            head.lines().find_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                key.eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+            })
+        };
+        let length: usize = header("content-length")?.parse().ok()?;
+        if body.len() < length {
+            return None;
+        }
+        let body = serde_json::from_str(&body[..length]).ok()?;
+        Some(Reply { status, retry_after: header("retry-after"), body })
+    }
+
     async fn of(response: reqwest::Response) -> Reply {
         let status = response.status().as_u16();
         let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);

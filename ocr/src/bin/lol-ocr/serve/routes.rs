@@ -142,12 +142,14 @@ async fn extract(
 
 async fn answer(server: &Server, multipart: Result<Multipart, MultipartRejection>) -> Answer {
     let Some(pool) = server.pool.get() else {
+        discard(server, multipart).await;
         return Answer::Refused(Refusal::NotReady, "the models are still loading".to_owned());
     };
-    // Admitted before the body is read, so a crowd of callers costs no memory.
+    // Admitted before the body is kept, so a crowd of callers costs no memory.
     let Some(admission) = pool.admit() else {
         let load = pool.load();
         let message = format!("{} readings running and {} waiting; try again shortly", load.reading, load.queued);
+        discard(server, multipart).await;
         return Answer::Refused(Refusal::Overloaded, message);
     };
     match tokio::time::timeout(server.timeout, read(pool, admission, multipart)).await {
@@ -175,6 +177,20 @@ async fn read(pool: &OcrPool, admission: Admission, multipart: Result<Multipart,
             started.elapsed(),
         ))),
     }
+}
+
+/// Reads a refused request's body chunk by chunk and keeps none of it. Answering with the body
+/// unread would close the connection under an HTTP/1.1 client still writing it, which then sees
+/// a broken pipe instead of the 503 and its `Retry-After`.
+async fn discard(server: &Server, multipart: Result<Multipart, MultipartRejection>) {
+    let Ok(mut multipart) = multipart else { return };
+    let drain = async {
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_chunk)) = field.chunk().await {}
+        }
+    };
+    // A body that never ends must not hold the refusal back.
+    let _ = tokio::time::timeout(server.timeout, drain).await;
 }
 
 /// The `input` and `image` parts of the request.
