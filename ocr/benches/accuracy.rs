@@ -73,6 +73,8 @@ fn main() {
     let mut all = Tally::default();
     let mut by_category: BTreeMap<String, Tally> = BTreeMap::new();
     let mut times = Vec::new();
+    // Milliseconds of each pipeline step, one entry per capture that ran it.
+    let mut steps: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut names_read: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (n, path) in labels.iter().enumerate() {
         let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -84,6 +86,13 @@ fn main() {
         let t0 = Instant::now();
         let output = pipeline.run(&input, &bytes);
         times.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let timings = match &output {
+            proto::OcrJobOutput::Done(reading) => &reading.timings,
+            proto::OcrJobOutput::Failed(failure) => &failure.timings,
+        };
+        for (step, ms) in timings {
+            steps.entry(step.clone()).or_default().push(*ms);
+        }
         let score = scoring::score(&output, &label["expected"]);
         all.add(score);
         // Real captures name their source repository; the synthetic set has one generator.
@@ -118,12 +127,34 @@ fn main() {
         pick(0.9),
         pick(1.0)
     );
+    println!("{}", step_line(&steps));
     println!("peak memory of this process (one engine, VmHWM): {}", peak_memory());
     cold_start(&labels[0]);
     println!("\nnames read exactly (first look, before matching): {}", name_line(&names_read));
     if std::env::var_os("BENCH_NO_PPOCR").is_none() {
         pp_ocr(&labels);
     }
+}
+
+/// The median of every step over the captures that ran it (`second_looks` runs only when a row
+/// is unmatched, so its count is given), in pipeline order.
+fn step_line(steps: &BTreeMap<String, Vec<f64>>) -> String {
+    const ORDER: [&str; 8] = ["decode", "detect", "layout", "title", "names", "second_looks", "matching", "total"];
+    let captures = steps.get("total").map_or(0, Vec::len);
+    let cells: Vec<String> = ORDER
+        .iter()
+        .filter_map(|&step| {
+            let mut times = steps.get(step)?.clone();
+            times.sort_by(f64::total_cmp);
+            let median = times[times.len() / 2];
+            Some(if times.len() == captures {
+                format!("{step} {median:.0}")
+            } else {
+                format!("{step} {median:.0} (on {} of {captures})", times.len())
+            })
+        })
+        .collect();
+    format!("median ms per step: {}", cells.join(", "))
 }
 
 /// How many of the capture's ten labelled names are among `texts`, compared as the matcher
