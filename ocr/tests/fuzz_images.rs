@@ -45,11 +45,15 @@ fn assert_inside(cell: &Cell, image: &RgbImage, what: &str) {
     );
 }
 
-fn detector() -> &'static TextDetector {
-    static DETECTOR: std::sync::OnceLock<TextDetector> = std::sync::OnceLock::new();
-    DETECTOR.get_or_init(|| {
-        TextDetector::load(std::path::Path::new(ocr::detect::DEFAULT_MODEL)).expect("the detection model")
-    })
+fn detector() -> std::sync::MutexGuard<'static, TextDetector> {
+    static DETECTOR: std::sync::OnceLock<std::sync::Mutex<TextDetector>> = std::sync::OnceLock::new();
+    let detector = DETECTOR.get_or_init(|| {
+        std::sync::Mutex::new(
+            TextDetector::load(std::path::Path::new(ocr::detect::DEFAULT_MODEL)).expect("the detection model"),
+        )
+    });
+    // A failed case poisons the lock; the detector itself is still whole.
+    detector.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Layout on decoded pixels (through the real detector): cells inside the image, five per

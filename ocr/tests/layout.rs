@@ -15,7 +15,7 @@ fn detector() -> TextDetector {
     TextDetector::load(Path::new(ocr::detect::DEFAULT_MODEL)).expect("the detection model (scripts/install-deps.sh)")
 }
 
-fn find(detector: &TextDetector, image_path: &Path) -> Result<(image::RgbImage, Layout), String> {
+fn find(detector: &mut TextDetector, image_path: &Path) -> Result<(image::RgbImage, Layout), String> {
     let image = ocr::decode::decode(&std::fs::read(image_path).unwrap()).unwrap();
     let boxes = detector.detect(&image).map_err(|e| e.to_string())?;
     let found = layout::find(&image, &boxes).map_err(|e| e.to_string())?;
@@ -28,11 +28,11 @@ fn label(path: &Path) -> serde_json::Value {
 
 #[test]
 fn name_cells_hold_the_names_on_every_fixture() {
-    let detector = detector();
+    let mut detector = detector();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     for name in ["es1-0002.jpg", "es1-0006.png", "es1-0010.png", "es1-0015.jpg"] {
         let path = dir.join(name);
-        let (_, found) = find(&detector, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (_, found) = find(&mut detector, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
         let label = label(&path.with_extension("json"));
         for (team, cells) in [("team1", &found.blue), ("team2", &found.red)] {
             let boxes = label["details"]["nameBoxes"][team].as_array().unwrap();
@@ -62,12 +62,12 @@ fn inside(cell: &Cell, image: &image::RgbImage) -> bool {
 
 #[test]
 fn every_real_capture_has_two_tables_of_five_name_cells() {
-    let detector = detector();
+    let mut detector = detector();
     let mut failures = Vec::new();
     for path in real_captures() {
         let label = label(&path);
         let image_path = path.with_file_name(label["file"].as_str().unwrap());
-        match find(&detector, &image_path) {
+        match find(&mut detector, &image_path) {
             Ok((image, found)) => {
                 assert_eq!((found.blue.len(), found.red.len()), (5, 5));
                 let cells: Vec<&Cell> = found.blue.iter().chain(&found.red).collect();
@@ -114,7 +114,7 @@ fn every_real_capture_gets_the_labelled_winner_and_team_a_side() {
 
 #[test]
 fn captures_of_something_else_are_not_scoreboards() {
-    let detector = detector();
+    let mut detector = detector();
     let dark = image::RgbImage::from_pixel(1280, 720, image::Rgb([8, 16, 24]));
     let boxes = detector.detect(&dark).expect("detects");
     assert!(layout::find(&dark, &boxes).is_err());

@@ -67,7 +67,7 @@ fn tesseract_reads_full_size_name_cells_in_both_languages() {
 #[test]
 fn ppocr_reads_small_latin_names_better_than_tesseract() {
     let models = ocr::ppocr::PpOcrConfig::default().load().expect("the models (scripts/install-deps.sh installs them)");
-    let mut ppocr = models.recogniser.expect("switched on");
+    let mut ppocr = models.recogniser().expect("a session of the model").expect("switched on");
     let mut tesseract = TesseractReader::new(ocr::LANGUAGES).expect("kor+eng data installed");
     let fixture = labelled("es1-0006", "png");
     let (mut by_ppocr, mut by_tesseract, mut latin) = (0, 0, 0);
@@ -93,7 +93,7 @@ fn ppocr_reads_small_latin_names_better_than_tesseract() {
 #[test]
 fn a_missing_ppocr_model_is_a_clear_error_and_an_empty_recogniser_switches_it_off() {
     let off = ocr::ppocr::PpOcrConfig { ppocr_rec_model: String::new(), ..Default::default() };
-    assert!(off.load().expect("the detector alone").recogniser.is_none());
+    assert!(off.load().expect("the detector alone").recogniser().expect("nothing to load").is_none());
     for (missing, path) in [
         (ocr::ppocr::PpOcrConfig { ppocr_rec_model: "/nonexistent/rec.onnx".to_owned(), ..Default::default() }, "rec"),
         (ocr::ppocr::PpOcrConfig { ppocr_det_model: "/nonexistent/det.onnx".to_owned(), ..Default::default() }, "det"),
@@ -101,4 +101,12 @@ fn a_missing_ppocr_model_is_a_clear_error_and_an_empty_recogniser_switches_it_of
         let error = missing.load().err().expect("a missing model is an error").to_string();
         assert!(error.contains(&format!("/nonexistent/{path}.onnx")) && error.contains("install-deps"), "{error}");
     }
+}
+
+/// Its own test: ONNX Runtime is loaded once per process (nextest runs each test in its own).
+#[test]
+fn a_missing_onnx_runtime_library_is_a_clear_error() {
+    let missing = ocr::ppocr::PpOcrConfig { onnxruntime: "/nonexistent/libonnxruntime.so".to_owned(), ..Default::default() };
+    let error = missing.load().err().expect("no library is an error").to_string();
+    assert!(error.contains("/nonexistent/libonnxruntime.so") && error.contains("ORT_DYLIB_PATH"), "{error}");
 }

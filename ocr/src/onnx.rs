@@ -1,0 +1,90 @@
+//! The PP-OCRv4 models run by ONNX Runtime, in-process: the library (`libonnxruntime.so`, taken
+//! out of the PyPI `onnxruntime` wheel at set-up and checked by digest, like the models) is
+//! loaded once per process, and every OCR thread gets its own sessions over model bytes read
+//! once.
+//!
+//! Why ONNX Runtime rather than `tract`: on this machine's two cores, one thread, the detection
+//! model over a 960 × 544 canvas takes about 120 ms in ONNX Runtime and about 370 ms in tract
+//! (960 × 640), the largest step of a reading. Sessions run one inference at a time on one
+//! thread (the pool's threads are the parallelism), with the memory arena on and the memory
+//! pattern off, because the detector's input size follows the capture's shape.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+
+use crate::engine::EngineError;
+
+/// Where `scripts/install-deps.sh` and the Docker image put the library.
+pub const DEFAULT_LIBRARY: &str = "/usr/local/lib/lol-ocr/libonnxruntime.so.1.31.1";
+
+static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
+
+/// Load the ONNX Runtime library at `library`, once per process; later calls return the first
+/// outcome whatever path they name.
+pub fn environment(library: &Path) -> Result<&'static Environment, EngineError> {
+    ENVIRONMENT
+        .get_or_init(|| {
+            if !library.is_file() {
+                return Err(format!(
+                    "ONNX Runtime library {} not found (scripts/install-deps.sh installs it; ORT_DYLIB_PATH names another)",
+                    library.display()
+                ));
+            }
+            ort::init_from(library)
+                .map_err(|e| format!("loading ONNX Runtime from {}: {e}", library.display()))?
+                .with_name("lol-ocr")
+                .build()
+                .map_err(|e| format!("starting ONNX Runtime from {}: {e}", library.display()))
+        })
+        .as_ref()
+        .map_err(|message| EngineError(message.clone()))
+}
+
+/// An ONNX model file read into memory; each [`OnnxModel::session`] is one thread's runner.
+#[derive(Clone)]
+pub struct OnnxModel {
+    what: &'static str,
+    path: PathBuf,
+    bytes: Arc<[u8]>,
+    environment: &'static Environment,
+}
+
+impl OnnxModel {
+    /// Read the model `what` from `path`; a missing file says where the models come from
+    /// (`hint` adds how to do without this one).
+    pub fn read(what: &'static str, path: &Path, hint: &str, library: &Path) -> Result<Self, EngineError> {
+        if !path.is_file() {
+            return Err(EngineError(format!(
+                "{what} {} not found (scripts/install-deps.sh installs it{hint})",
+                path.display()
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| EngineError(format!("{what} {}: {e}", path.display())))?;
+        Ok(OnnxModel { what, path: path.to_owned(), bytes: bytes.into(), environment: environment(library)? })
+    }
+
+    pub fn session(&self) -> Result<Session, EngineError> {
+        let failed = |e: &dyn std::fmt::Display| EngineError(format!("{} {}: {e}", self.what, self.path.display()));
+        Session::builder(self.environment)
+            .map_err(|e| failed(&e))?
+            .with_optimization_level(GraphOptimizationLevel::All)
+            .map_err(|e| failed(&e))?
+            .with_intra_threads(1)
+            .map_err(|e| failed(&e))?
+            .with_inter_threads(1)
+            .map_err(|e| failed(&e))?
+            .with_memory_pattern(false)
+            .map_err(|e| failed(&e))?
+            .commit_from_memory(&self.bytes)
+            .map_err(|e| failed(&e))
+    }
+
+    /// What the model is and where it was read from, for error messages.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.what, self.path.display())
+    }
+}
