@@ -92,7 +92,8 @@ impl TextDetector {
             }
         }
         let failed = |e: ort::Error| EngineError(format!("PP-OCR detection run: {e}"));
-        let outputs = self.session.run(ort::inputs![TensorRef::from_array_view(&input).map_err(failed)?]).map_err(failed)?;
+        let outputs =
+            self.session.run(ort::inputs![TensorRef::from_array_view(&input).map_err(failed)?]).map_err(failed)?;
         let (shape, map) = outputs[0].try_extract_tensor::<f32>().map_err(failed)?;
         if **shape != [1, 1, i64::from(map_height), i64::from(map_width)] {
             return Err(EngineError(format!("PP-OCR detection output has shape {shape:?}")));

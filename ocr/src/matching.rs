@@ -13,7 +13,10 @@
 //!    there than any single cut-off. A friend the match does not list is kept only on an exact
 //!    reading: a guest whose name is one edit from a friend's scores 92–96, as high as a
 //!    misread friend, and only the match's roster can tell the two apart — so outside it, no
-//!    guessing. Everything else stays unmatched (guests, unreadable rows).
+//!    guessing. That exact reading must be the row's first look, or be read by two of the
+//!    row's looks: second looks are taken because nothing matched, and among half a dozen
+//!    variants of a guest's name one may drop a letter and land on a friend (`WaffWilll` read
+//!    as `WaffWill`). Everything else stays unmatched (guests, unreadable rows).
 //!
 //! Which table each team sat at, and the rows left for the roster to fill, are
 //! [`seating`](crate::seating)'s.
@@ -190,7 +193,9 @@ pub fn match_rows(rows: &[Row], dictionary: &[FriendEntry], teams: &MatchTeams, 
             let accepted = assignment[r].and_then(|c| {
                 let score = scores[r][c]?;
                 let runner_up = ranked.iter().find(|(other, _)| *other != c).map_or(0.0, |(_, s)| s.value);
-                accept(score, runner_up, candidates[c].team.is_some(), options).then_some((c, score))
+                let is_player = candidates[c].team.is_some();
+                let corroborated = is_player || score.reading == 0 || exact_readings(&parsed[r], &candidates[c]) >= 2;
+                (corroborated && accept(score, runner_up, is_player, options)).then_some((c, score))
             });
             match accepted {
                 Some((c, score)) => RowMatch {
@@ -216,6 +221,14 @@ pub fn match_rows(rows: &[Row], dictionary: &[FriendEntry], teams: &MatchTeams, 
             }
         })
         .collect()
+}
+
+/// How many of a row's readings read one of `candidate`'s names exactly.
+fn exact_readings(parsed: &ParsedReadings, candidate: &Candidate) -> usize {
+    parsed
+        .iter()
+        .filter(|reading| best_score(std::slice::from_ref(reading), candidate).is_some_and(|s| s.value >= EXACT))
+        .count()
 }
 
 fn accept(score: Score, runner_up: f64, is_player: bool, options: &OcrOptions) -> bool {

@@ -86,7 +86,12 @@ impl PpOcrConfig {
             None
         } else {
             let path = Path::new(&self.ppocr_rec_model);
-            Some(RecognitionModel::read(OnnxModel::read("PP-OCR model", path, "; PPOCR_REC_MODEL= turns it off", library)?)?)
+            Some(RecognitionModel::read(OnnxModel::read(
+                "PP-OCR model",
+                path,
+                "; PPOCR_REC_MODEL= turns it off",
+                library,
+            )?)?)
         };
         Ok(PpOcrModels { detector, recogniser })
     }
@@ -166,7 +171,8 @@ impl LineReader for PpOcrReader {
     fn read_line(&mut self, line: &GrayImage) -> Result<Reading, EngineError> {
         let failed = |e: ort::Error| EngineError(format!("PP-OCR run: {e}"));
         let input = Self::input(line);
-        let outputs = self.session.run(ort::inputs![TensorRef::from_array_view(&input).map_err(failed)?]).map_err(failed)?;
+        let outputs =
+            self.session.run(ort::inputs![TensorRef::from_array_view(&input).map_err(failed)?]).map_err(failed)?;
         let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(failed)?;
         // Shape [1, time steps, classes].
         let [1, steps, classes] = **shape else {

@@ -127,6 +127,22 @@ fn a_friend_outside_the_match_needs_an_exact_reading() {
 }
 
 #[test]
+fn an_outsider_read_exactly_by_one_second_look_alone_stays_unmatched() {
+    // The guest "WaffWilll" played; the friend "WaffWill" did not. The first look reads the
+    // guest; of the second looks one drops an `l`, another reads it right.
+    let outsider = friend("WaffWill#7777", &[]);
+    let looks = |texts: &[&str]| Row {
+        side: Side::Red,
+        row: 0,
+        readings: texts.iter().map(|t| Reading { text: t.to_string(), confidence: 0.9 }).collect(),
+    };
+    let guest = run(&[looks(&["WaffWilll", "WaffWill", "WaffWilll"])], &[&outsider], &[], &[]);
+    assert_eq!(guest[0].friend_id, None, "one search result is no evidence: {guest:?}");
+    let misread_first = run(&[looks(&["WaffWi", "WaffWill", "WaffWill"])], &[&outsider], &[], &[]);
+    assert_eq!(misread_first[0].friend_id, Some(outsider.id), "two looks agreeing still count: {misread_first:?}");
+}
+
+#[test]
 fn rows_decide_team_a_side() {
     let a: Vec<Friend> = (0..5).map(|n| friend(&format!("Ateam{n}x#KR1"), &[])).collect();
     let b: Vec<Friend> = (0..5).map(|n| friend(&format!("Bteam{n}y#KR1"), &[])).collect();

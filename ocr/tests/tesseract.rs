@@ -106,7 +106,8 @@ fn a_missing_ppocr_model_is_a_clear_error_and_an_empty_recogniser_switches_it_of
 /// Its own test: ONNX Runtime is loaded once per process (nextest runs each test in its own).
 #[test]
 fn a_missing_onnx_runtime_library_is_a_clear_error() {
-    let missing = ocr::ppocr::PpOcrConfig { onnxruntime: "/nonexistent/libonnxruntime.so".to_owned(), ..Default::default() };
+    let missing =
+        ocr::ppocr::PpOcrConfig { onnxruntime: "/nonexistent/libonnxruntime.so".to_owned(), ..Default::default() };
     let error = missing.load().err().expect("no library is an error").to_string();
     assert!(error.contains("/nonexistent/libonnxruntime.so") && error.contains("ORT_DYLIB_PATH"), "{error}");
 }
