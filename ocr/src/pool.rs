@@ -4,9 +4,10 @@
 //! Reading a capture is ~0.3–1 s of CPU, so it runs on Tokio's blocking pool, never on the
 //! async threads that keep heartbeats, acks and HTTP connections flowing. A semaphore bounds how
 //! many readings run at once — also after a timeout, when the caller gives up waiting but the
-//! reading still finishes on its thread and holds its permit until then. Each Tesseract engine
-//! (~90 ms to create, not thread-safe) is created once and reused by whichever reading takes it
-//! next; the PP-OCR models are loaded once and shared by all of them.
+//! reading still finishes on its thread and holds its permit until then. Each engine — its
+//! Tesseract readers (~90 ms to create, not thread-safe) and its ONNX Runtime sessions (one
+//! inference at a time) — is created once and reused by whichever reading takes it next; the
+//! PP-OCR models' bytes are read once and shared by all of them.
 //!
 //! A caller that must not pile up work (the HTTP server) asks for an [`Admission`] first: at
 //! most `threads + queue` readings are admitted, running or waiting, and an admission is held
