@@ -25,7 +25,7 @@ static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
 
 /// Load the ONNX Runtime library at `library`, once per process; later calls return the first
 /// outcome whatever path they name.
-pub fn environment(library: &Path) -> Result<&'static Environment, EngineError> {
+fn environment(library: &Path) -> Result<&'static Environment, EngineError> {
     ENVIRONMENT
         .get_or_init(|| {
             if !library.is_file() {

@@ -1,7 +1,8 @@
 //! PP-OCRv4 text-line recognition (the PaddleOCR model that the PyPI wheel `rapidocr-onnxruntime`
-//! ships as ONNX) run in-process by ONNX Runtime ([`crate::onnx`]): a second reader for name cells Tesseract misread.
-//! It reads Latin and Chinese, not Hangul, and it reads small Latin text better than Tesseract
-//! (the shared notes measured 7/10 names on half-size captures against Tesseract's 3–5).
+//! ships as ONNX) run in-process by ONNX Runtime ([`crate::onnx`]): a second reader for name
+//! cells Tesseract misread. It reads Latin and Chinese, not Hangul, and it reads small Latin text
+//! better than Tesseract (the shared notes measured 7/10 names on half-size captures against
+//! Tesseract's 3–5).
 //!
 //! The model file is fetched at set-up time (`scripts/install-deps.sh` takes it out of the wheel
 //! into [`DEFAULT_MODEL`]; `PPOCR_REC_MODEL` names another); nothing is downloaded at run time.
@@ -140,12 +141,6 @@ pub struct PpOcrReader {
 }
 
 impl PpOcrReader {
-    /// The model at `path` in a reader of its own (tests and tools).
-    pub fn load(path: &Path) -> Result<Self, EngineError> {
-        let library = Path::new(onnx::DEFAULT_LIBRARY);
-        RecognitionModel::read(OnnxModel::read("PP-OCR model", path, "", library)?)?.reader()
-    }
-
     /// `(height, width)`-normalised input: the line scaled to 48 px high, values in -1..1, padded
     /// on the right.
     fn input(line: &GrayImage) -> Array4<f32> {
