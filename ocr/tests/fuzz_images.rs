@@ -48,9 +48,9 @@ fn assert_inside(cell: &Cell, image: &RgbImage, what: &str) {
 fn detector() -> std::sync::MutexGuard<'static, TextDetector> {
     static DETECTOR: std::sync::OnceLock<std::sync::Mutex<TextDetector>> = std::sync::OnceLock::new();
     let detector = DETECTOR.get_or_init(|| {
-        std::sync::Mutex::new(
-            TextDetector::load(std::path::Path::new(ocr::detect::DEFAULT_MODEL)).expect("the detection model"),
-        )
+        // The detector alone: the recognition model is not needed to find the layout.
+        let config = ocr::ppocr::PpOcrConfig { ppocr_rec_model: String::new(), ..Default::default() };
+        std::sync::Mutex::new(config.load().and_then(|models| models.detector()).expect("the detection model"))
     });
     // A failed case poisons the lock; the detector itself is still whole.
     detector.lock().unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -12,7 +12,9 @@ use ocr::pipeline::Pipeline;
 use proto::{OcrJobOutput, WarningCode};
 
 fn detector() -> TextDetector {
-    TextDetector::load(Path::new(ocr::detect::DEFAULT_MODEL)).expect("the detection model (scripts/install-deps.sh)")
+    // The detector alone: the recognition model is not needed to find the layout.
+    let config = ocr::ppocr::PpOcrConfig { ppocr_rec_model: String::new(), ..Default::default() };
+    config.load().and_then(|models| models.detector()).expect("the detection model (scripts/install-deps.sh)")
 }
 
 fn find(detector: &mut TextDetector, image_path: &Path) -> Result<(image::RgbImage, Layout), String> {
