@@ -10,7 +10,6 @@
 //! post-processing follows PaddleOCR's `DBPostProcess` (RapidOCR's defaults), with upright
 //! boxes: the scoreboard's text is never rotated.
 
-
 use image::RgbImage;
 use image::imageops::{self, FilterType};
 use imageproc::region_labelling::{Connectivity, connected_components};

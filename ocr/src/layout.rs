@@ -11,7 +11,9 @@
 //!    row by its colour keeps a fit from slipping one line up (header and rows are almost
 //!    evenly spaced), and rejects lists elsewhere on the screen (the social panel). The label
 //!    starts at the line's leftmost ink of that colour, so a label the detector missed (a
-//!    display font) is still found from another text of the line it boxed in the same colour.
+//!    display font) is still found from another text of the line it boxed in the same colour;
+//!    a header line where it boxed nothing at all is taken only from the label's ink right
+//!    under (or over) the other table's label, which the detector did box.
 //! 3. **The name column** starts about 3.3 pitches right of the header label's left edge (rune,
 //!    spells, level and portrait come first): measured 3.25–3.3 on real captures of all three
 //!    sources and on the synthetic set. The row's own boxes there give each cell's extent, which
@@ -96,8 +98,24 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
     }
     let mut best: Option<(Fit, Header)> = None;
     for fit in fits {
-        let Some(team1) = header(image, boxes, &fit.centres[..5], fit.pitch, Tint::Blue) else { continue };
-        let Some(team2) = header(image, boxes, &fit.centres[5..], fit.pitch, Tint::Red) else { continue };
+        let (top, bottom) = fit.centres.split_at(5);
+        let (team1, team2) = match (
+            header(image, boxes, top, fit.pitch, Tint::Blue),
+            header(image, boxes, bottom, fit.pitch, Tint::Red),
+        ) {
+            (Some(team1), Some(team2)) => (team1, team2),
+            // One header the detector boxed vouches for the line; the other label's ink must
+            // then begin right under or over it.
+            (Some(team1), None) => match header_below_or_above(image, bottom, fit.pitch, Tint::Red, team1.x0) {
+                Some(team2) => (team1, team2),
+                None => continue,
+            },
+            (None, Some(team2)) => match header_below_or_above(image, top, fit.pitch, Tint::Blue, team2.x0) {
+                Some(team1) => (team1, team2),
+                None => continue,
+            },
+            (None, None) => continue,
+        };
         let aligned = team2.x0 >= team1.x0 - fit.pitch * 0.5 && team2.x0 <= team1.x0 + fit.pitch * 8.0;
         if aligned && best.is_none_or(|(b, _)| fit.rows_seen > b.rows_seen) {
             best = Some((fit, team1));
@@ -270,6 +288,15 @@ fn header(image: &RgbImage, boxes: &[TextBox], rows: &[f64], pitch: f64, tint: T
     Some(Header { x0, centre_y: leftmost.centre_y() })
 }
 
+/// The header line of the `tint` colour above a table's `rows` where the detector boxed nothing
+/// on it: the label's ink, beginning within half a pitch of the other table's label at `x0`.
+fn header_below_or_above(image: &RgbImage, rows: &[f64], pitch: f64, tint: Tint, x0: f64) -> Option<Header> {
+    let line = rows[0] - pitch * HEADER_ABOVE_ROW;
+    let band = (line - pitch * 0.3, line + pitch * 0.3);
+    let x0 = leftmost_ink(image, band, (x0 - pitch * 0.5, x0 + pitch * 0.5), pitch, tint)?;
+    Some(Header { x0, centre_y: line })
+}
+
 /// The first column of `xs` where ink of `tint` begins a glyph: some columns of the next half
 /// pitch hold at least two pixels of that colour (one stray pixel of a JPEG is no glyph).
 fn leftmost_ink(image: &RgbImage, ys: (f64, f64), xs: (f64, f64), pitch: f64, tint: Tint) -> Option<f64> {
@@ -343,7 +370,8 @@ mod tests {
 
     /// A scoreboard whose rows and K/D/A totals the detector boxed, but not the header labels:
     /// their ink is drawn, in the team colours, where the client draws `팀 1` / `팀 2`.
-    fn labels_drawn_but_not_boxed() -> (RgbImage, Vec<TextBox>) {
+    /// `red_line_boxed`: whether the red header line's totals were boxed too.
+    fn labels_drawn_but_not_boxed(red_line_boxed: bool) -> (RgbImage, Vec<TextBox>) {
         let mut image = RgbImage::from_pixel(1280, 720, Rgb([2, 18, 30]));
         let mut boxes = Vec::new();
         let tables = [(275.0, BLUE), (275.0 + PITCH * (4.0 + TYPICAL_TABLE_GAP), RED)];
@@ -352,7 +380,9 @@ mod tests {
             paint(&mut image, &text(42.0, line, 30.0), colour);
             let totals = text(168.0, line, 90.0);
             paint(&mut image, &totals, colour);
-            boxes.push(totals);
+            if colour == BLUE || red_line_boxed {
+                boxes.push(totals);
+            }
             for k in 0..5 {
                 let y = first_row + k as f64 * PITCH;
                 for (x0, width) in [(158.0, 100.0), (540.0, 80.0)] {
@@ -368,7 +398,7 @@ mod tests {
 
     #[test]
     fn a_header_label_the_detector_missed_is_found_by_its_ink() {
-        let (image, boxes) = labels_drawn_but_not_boxed();
+        let (image, boxes) = labels_drawn_but_not_boxed(true);
         let layout = find(&image, &boxes).expect("a scoreboard");
         // From the label at x 42 (not from the totals at 168): the names' column at 158.
         for cell in layout.blue.iter().chain(&layout.red) {
@@ -377,8 +407,20 @@ mod tests {
     }
 
     #[test]
+    fn a_header_line_without_any_box_is_found_under_the_other_label() {
+        let (image, boxes) = labels_drawn_but_not_boxed(false);
+        let layout = find(&image, &boxes).expect("a scoreboard");
+        assert!(layout.red.iter().all(|cell| (150..=158).contains(&cell.x0)), "{:?}", layout.red);
+        // Without the red label's ink under the blue one, there is no second header.
+        let mut unlabelled = image.clone();
+        let line = 275.0 + PITCH * (4.0 + TYPICAL_TABLE_GAP) - PITCH * HEADER_ABOVE_ROW;
+        paint(&mut unlabelled, &text(42.0, line, 30.0), Rgb([2, 18, 30]));
+        assert!(find(&unlabelled, &boxes).is_err());
+    }
+
+    #[test]
     fn rows_under_untinted_headers_are_no_scoreboard() {
-        let (image, boxes) = labels_drawn_but_not_boxed();
+        let (image, boxes) = labels_drawn_but_not_boxed(true);
         let grey = RgbImage::from_fn(image.width(), image.height(), |x, y| {
             let [r, g, b] = image.get_pixel(x, y).0;
             let v = r.max(g).max(b);
