@@ -19,8 +19,9 @@
 //!    sources and on the synthetic set. The row's own boxes there give each cell's extent, which
 //!    stops before the item icons (Tesseract reads icons as junk letters).
 //! 4. **The title** (`VICTORY` / `DEFEAT` / `승리` / `패배`) is the tallest text 3.2–5 pitches
-//!    above the first header, starting right of the mode icon. A crop without it has no title
-//!    cell, and the winner is then unknown.
+//!    above the first header, starting right of the mode icon (of texts within 10 % of the
+//!    tallest, the topmost: the line under the title can be boxed as tall). A crop without it
+//!    has no title cell, and the winner is then unknown.
 //!
 //! Item icons are not needed: a capture whose item art, colours or spacing differ from the
 //! client measured here still has these texts.
@@ -168,7 +169,7 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
     let mut heights: Vec<f64> = fit.centres.iter().flat_map(|&y| on_row(y).map(TextBox::height)).collect();
     heights.sort_by(f64::total_cmp);
     let row_text = heights.get(heights.len() / 2).copied().unwrap_or(pitch * 0.5);
-    let title = boxes
+    let candidates: Vec<&TextBox> = boxes
         .iter()
         .filter(|b| {
             let above = team1.centre_y - b.centre_y();
@@ -176,8 +177,12 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
                 && (team1.x0 + pitch * 0.8..=team1.x0 + pitch * 4.0).contains(&b.x0)
                 && b.height() >= row_text * 1.15
         })
-        .max_by(|a, b| a.height().total_cmp(&b.height()))
-        .map(|b| {
+        .collect();
+    // The title sits above the line under it (mode, map, date); a box of that line can come
+    // out as tall as the title's, so of the tallest few the topmost is the title.
+    let tallest = candidates.iter().map(|b| b.height()).fold(0.0, f64::max);
+    let title =
+        candidates.into_iter().filter(|b| b.height() >= tallest * 0.9).min_by(|a, b| a.y0.total_cmp(&b.y0)).map(|b| {
             let pad = pitch * 0.15;
             Cell {
                 x0: (b.x0 - pad).max(0.0) as u32,
@@ -404,6 +409,22 @@ mod tests {
         for cell in layout.blue.iter().chain(&layout.red) {
             assert!((150..=158).contains(&cell.x0), "{cell:?}");
         }
+    }
+
+    #[test]
+    fn the_title_is_the_topmost_of_the_tallest_texts_above_the_header() {
+        let (image, mut boxes) = labels_drawn_but_not_boxed(true);
+        let header_line = 275.0 - PITCH * HEADER_ABOVE_ROW;
+        let tall = |centre_above: f64, width: f64| {
+            let centre_y = header_line - PITCH * centre_above;
+            TextBox { x0: 100.0, y0: centre_y - 13.5, x1: 100.0 + width, y1: centre_y + 13.5 }
+        };
+        // The title word, and under it the mode/map/date line boxed as tall (a little taller).
+        let (title, subtitle) = (tall(3.9, 52.0), TextBox { y1: tall(3.3, 318.0).y1 + 0.6, ..tall(3.3, 318.0) });
+        boxes.extend([subtitle, title]);
+        boxes.sort_by(|a, b| a.y0.total_cmp(&b.y0));
+        let found = find(&image, &boxes).expect("a scoreboard").title.expect("a title");
+        assert!(found.y0 < title.y0 as u32 + 1 && found.x1 < 200, "{found:?}");
     }
 
     #[test]
