@@ -75,8 +75,12 @@ async fn a_key_outside_the_prefix_deletes_nothing_and_is_dead_lettered() {
     let js = async_nats::jetstream::new(nats.client().await);
     worker_runtime::provision::ensure_all_streams(&js, 1).await.unwrap();
     let shutdown = Shutdown::new();
-    let settings =
-        WorkerSettings { concurrency: 2, ack_wait: Duration::from_secs(5), shutdown_grace: Duration::from_secs(5) };
+    let settings = WorkerSettings {
+        concurrency: 2,
+        prefetch: 2,
+        ack_wait: Duration::from_secs(5),
+        shutdown_grace: Duration::from_secs(5),
+    };
     let metrics = std::sync::Arc::new(Metrics::default());
     let worker =
         tokio::spawn(worker::run(task(&bucket, database().await), js.clone(), 1, settings, metrics, shutdown.clone()));
@@ -118,8 +122,12 @@ async fn a_refused_job_of_the_largest_allowed_size_is_still_dead_lettered() {
     worker_runtime::provision::ensure_all_streams(&js, 1).await.unwrap();
     let bucket = TestBucket::create().await;
     let shutdown = Shutdown::new();
-    let settings =
-        WorkerSettings { concurrency: 1, ack_wait: Duration::from_secs(5), shutdown_grace: Duration::from_secs(5) };
+    let settings = WorkerSettings {
+        concurrency: 1,
+        prefetch: 1,
+        ack_wait: Duration::from_secs(5),
+        shutdown_grace: Duration::from_secs(5),
+    };
     let metrics = std::sync::Arc::new(Metrics::default());
     let worker =
         tokio::spawn(worker::run(task(&bucket, database().await), js.clone(), 1, settings, metrics, shutdown.clone()));

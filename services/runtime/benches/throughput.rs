@@ -5,7 +5,8 @@
 //!
 //! For each durability setting (JetStream's default fsync every 2 minutes, and
 //! `sync_interval: always`): enqueue rate (one awaited publish at a time, and 256 in flight),
-//! drain rate at concurrency 1, 8 and 64 (confirmed acks), and add→start latency over 1,000
+//! drain rate at concurrency 1, 8 and 64 (confirmed acks) with the default prefetch window
+//! (= concurrency) and a wide one (500, as batched Graphile Worker's local queue), and add→start latency over 1,000
 //! sequential jobs. One JSON object per measurement on stdout.
 
 use std::sync::Arc;
@@ -22,6 +23,9 @@ use worker_runtime::retry_policy::RetryPolicy;
 use worker_runtime::shutdown::Shutdown;
 use worker_runtime::worker::{self, WorkerSettings};
 use worker_runtime::{Attempt, Task, TaskError, TaskPolicy, provision};
+
+/// The wide window, as Graphile Worker's batched `localQueue` (500 jobs).
+const WIDE_PREFETCH: usize = 500;
 
 fn count(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -66,11 +70,15 @@ struct Running {
     handle: tokio::task::JoinHandle<()>,
 }
 
-fn start(task: NoopTask, js: &jetstream::Context, concurrency: usize) -> Running {
+fn start(task: NoopTask, js: &jetstream::Context, concurrency: usize, prefetch: usize) -> Running {
     let shutdown = Shutdown::new();
     let metrics = Arc::new(Metrics::default());
-    let settings =
-        WorkerSettings { concurrency, ack_wait: Duration::from_secs(30), shutdown_grace: Duration::from_secs(10) };
+    let settings = WorkerSettings {
+        concurrency,
+        prefetch,
+        ack_wait: Duration::from_secs(30),
+        shutdown_grace: Duration::from_secs(10),
+    };
     let (js, stop, m) = (js.clone(), shutdown.clone(), metrics.clone());
     let handle = tokio::spawn(async move { worker::run(task, js, 1, settings, m, stop).await.expect("worker") });
     Running { shutdown, metrics, handle }
@@ -86,9 +94,9 @@ async fn fill(js: &jetstream::Context, jobs: usize) {
 }
 
 /// Start a worker, wait until it has acknowledged `jobs` jobs, stop it; the time taken.
-async fn consume(js: &jetstream::Context, concurrency: usize, jobs: usize) -> Duration {
+async fn consume(js: &jetstream::Context, concurrency: usize, prefetch: usize, jobs: usize) -> Duration {
     let started = Instant::now();
-    let running = start(NoopTask { started: None }, js, concurrency);
+    let running = start(NoopTask { started: None }, js, concurrency, prefetch);
     let processed = running.metrics.processed.get_or_create(&Metrics::label("extract")).clone();
     while (processed.get() as usize) < jobs {
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -110,22 +118,24 @@ async fn bench(system: &str, nats: &NatsServer) {
         publisher.publish(&job(), &format!("enqueue-{n}")).await.expect("publish");
     }
     report(system, "enqueue", (enqueue_jobs as f64 / started.elapsed().as_secs_f64()).into(), "jobs/s");
-    consume(&js, 8, enqueue_jobs).await;
+    consume(&js, 8, 8, enqueue_jobs).await;
 
     let jobs = count("BENCH_JOBS", 20_000);
     let started = Instant::now();
     fill(&js, jobs).await;
     report(system, "enqueue (256 in flight)", (jobs as f64 / started.elapsed().as_secs_f64()).into(), "jobs/s");
-    consume(&js, 8, jobs).await;
+    consume(&js, 8, 8, jobs).await;
 
     for concurrency in [1, 8, 64] {
-        fill(&js, jobs).await;
-        let seconds = consume(&js, concurrency, jobs).await.as_secs_f64();
-        report(system, &format!("drain c={concurrency}"), (jobs as f64 / seconds).into(), "jobs/s");
+        for (prefetch, window) in [(concurrency, ""), (WIDE_PREFETCH, ", prefetch 500")] {
+            fill(&js, jobs).await;
+            let seconds = consume(&js, concurrency, prefetch, jobs).await.as_secs_f64();
+            report(system, &format!("drain c={concurrency}{window}"), (jobs as f64 / seconds).into(), "jobs/s");
+        }
     }
 
     let (started_tx, mut started_rx) = mpsc::unbounded_channel();
-    let running = start(NoopTask { started: Some(started_tx) }, &js, 1);
+    let running = start(NoopTask { started: Some(started_tx) }, &js, 1, 1);
     let mut samples = Vec::new();
     for n in 0..count("BENCH_LATENCY_JOBS", 1_000) {
         let t0 = Instant::now();

@@ -95,6 +95,11 @@ pub struct WorkerConfig {
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub worker_concurrency: u16,
 
+    /// Jobs held beyond the running ones, delivered and ready for the next free slot (0–1024);
+    /// unset: as many as `WORKER_CONCURRENCY`.
+    #[arg(long, env = "WORKER_PREFETCH", value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub worker_prefetch: Option<u16>,
+
     /// Seconds in-flight jobs get to finish after SIGTERM before they are left for redelivery.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -118,6 +123,10 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
+    pub fn prefetch(&self) -> usize {
+        usize::from(self.worker_prefetch.unwrap_or(self.worker_concurrency))
+    }
+
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
     }

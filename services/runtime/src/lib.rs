@@ -22,6 +22,7 @@ pub mod database;
 pub mod dead_letter;
 pub mod health;
 pub mod metrics;
+mod prefetch;
 pub mod provision;
 pub mod publish;
 pub mod retry_policy;

@@ -74,6 +74,7 @@ impl WorkerService {
         }
         let settings = WorkerSettings {
             concurrency: usize::from(config.worker_concurrency),
+            prefetch: config.prefetch(),
             ack_wait: config.ack_wait(),
             shutdown_grace: config.shutdown_grace(),
         };

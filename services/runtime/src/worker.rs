@@ -1,10 +1,12 @@
 //! The consume loop: pull jobs when a slot is free, run the task's handler with a heartbeat and
 //! a timeout, and settle every delivery explicitly.
 //!
-//! **Flow control.** A process has `WORKER_CONCURRENCY` slots. It asks the server for exactly as
-//! many jobs as it has free slots (a pull request that waits up to 5 s), so a busy replica never
-//! holds jobs it cannot start, and N replicas on the same durable consumer share the queue by
-//! how fast each frees its slots.
+//! **Flow control.** A process has `WORKER_CONCURRENCY` slots and holds at most
+//! `WORKER_PREFETCH` jobs more, delivered and waiting for the next free slot (see
+//! [`prefetch`](crate::prefetch)). It keeps one pull request open for exactly as many jobs as it
+//! may still hold, so a freed slot starts the next job without a round trip, a busy replica never
+//! holds more than its window, and N replicas on the same durable consumer share the queue by how
+//! fast each frees its slots. `WORKER_PREFETCH=0` pulls only for free slots.
 //!
 //! **Long handlers.** While a handler runs, the worker sends an in-progress ack every third of
 //! the ack wait, so a 60 s OCR job is never redelivered to another replica while it is still
@@ -30,26 +32,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind};
-use futures::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::{Instrument, Span, field};
 
 use crate::dead_letter::{DeadLetters, Reason};
 use crate::metrics::{Metrics, TaskLabel};
+use crate::prefetch::{Held, Window};
 use crate::provision::{self, ProvisionError};
 use crate::shutdown::Shutdown;
 use crate::task::{Attempt, Task, TaskError};
 use crate::trace_headers;
 
-/// How long one pull request waits for jobs before it is renewed.
-const PULL_EXPIRES: Duration = Duration::from_secs(5);
-/// Pause after a failed pull (server restarting, connection lost) before the next one.
-const PULL_RETRY_DELAY: Duration = Duration::from_millis(500);
-
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerSettings {
     pub concurrency: usize,
+    /// Jobs held beyond the running ones, delivered and ready for the next free slot.
+    pub prefetch: usize,
     pub ack_wait: Duration,
     pub shutdown_grace: Duration,
 }
@@ -116,54 +115,38 @@ pub async fn run<T: Task>(
         drop(counter.get_or_create(&shared.label));
     }
     let slots = Arc::new(Semaphore::new(settings.concurrency));
+    let mut window = Window::new(consumer, settings.concurrency + settings.prefetch);
+    let beat = settings.ack_wait / 3;
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut in_flight = JoinSet::new();
     shared.metrics.consuming.store(true, std::sync::atomic::Ordering::Relaxed);
-    tracing::info!(subject, consumer = T::CONSUMER, concurrency = settings.concurrency, "worker started");
+    tracing::info!(
+        subject,
+        consumer = T::CONSUMER,
+        concurrency = settings.concurrency,
+        prefetch = settings.prefetch,
+        "worker started"
+    );
 
-    'pulling: while !shutdown.is_shutdown() {
-        let first = tokio::select! {
-            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+    while !shutdown.is_shutdown() {
+        window.pull().await;
+        tokio::select! {
+            biased;
             () = shutdown.cancelled() => break,
-        };
-        let mut free = vec![first];
-        while let Ok(permit) = slots.clone().try_acquire_owned() {
-            free.push(permit);
-        }
-        let pull = consumer.batch().max_messages(free.len()).expires(PULL_EXPIRES).messages();
-        let mut batch = tokio::select! {
-            batch = pull => match batch {
-                Ok(batch) => batch,
-                Err(error) => {
-                    tracing::warn!(%error, "pull request failed; retrying");
-                    tokio::time::sleep(PULL_RETRY_DELAY).await;
-                    continue;
-                }
-            },
-            () = shutdown.cancelled() => break,
-        };
-        loop {
-            let next = tokio::select! {
-                next = batch.next() => next,
-                // Jobs already delivered to this pull but not started stay unacknowledged and
-                // are redelivered after the ack wait.
-                () = shutdown.cancelled() => break 'pulling,
-            };
-            match next {
-                Some(Ok(message)) => {
-                    let permit = free.pop().expect("a pull never delivers more than it asked for");
-                    in_flight.spawn(process(shared.clone(), message, permit));
-                }
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "pull interrupted");
-                    break;
-                }
-                None => break,
+            slot = slots.clone().acquire_owned(), if window.has_delivered() => {
+                let slot = slot.expect("the semaphore is never closed");
+                let held = window.take().expect("a delivered job is waiting");
+                in_flight.spawn(process(shared.clone(), held, slot));
             }
-            if free.is_empty() {
-                break;
-            }
+            () = window.changed() => {}
+            _ = heartbeat.tick() => window.heartbeat().await,
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
         }
-        while in_flight.try_join_next().is_some() {}
+    }
+    let returned = window.give_back().await;
+    if returned > 0 {
+        tracing::info!(returned, "prefetched jobs given back unstarted");
     }
     // Draining: a load balancer or orchestrator should stop counting on this replica.
     shared.metrics.consuming.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -184,7 +167,9 @@ pub async fn run<T: Task>(
 }
 
 /// Handle one delivery start to finish, inside a span that continues the producer's trace.
-async fn process<T: Task>(shared: Arc<Shared<T>>, message: jetstream::Message, slot: OwnedSemaphorePermit) {
+async fn process<T: Task>(shared: Arc<Shared<T>>, held: Held, slot: OwnedSemaphorePermit) {
+    let Held { message, permit } = held;
+    let slot = (slot, permit);
     let Ok(info) = message.info() else {
         tracing::warn!(subject = %message.subject, "ignoring a message without JetStream metadata");
         return;
@@ -238,7 +223,7 @@ async fn settle<T: Task>(
     message: &jetstream::Message,
     stream_sequence: u64,
     attempt: Attempt,
-    slot: OwnedSemaphorePermit,
+    slot: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 ) -> Outcome {
     let limit = <T::Job as proto::Job>::MAX_PAYLOAD_BYTES;
     if message.payload.len() > limit {
@@ -262,8 +247,9 @@ async fn settle<T: Task>(
 
     let started = Instant::now();
     let result = run_handler(shared, job.clone(), attempt, message).await;
-    // A slot bounds running handlers. Settling is one server round trip that needs no CPU, so the
-    // next job may start while this one's ack is confirmed.
+    // A slot bounds running handlers and the window permit held jobs. Settling is one server
+    // round trip that needs no CPU, so the next job may start (and be pulled) while this one's
+    // ack is confirmed.
     drop(slot);
     shared.metrics.duration.get_or_create(&shared.label).observe(started.elapsed().as_secs_f64());
 

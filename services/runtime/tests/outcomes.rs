@@ -244,3 +244,69 @@ async fn each_attempt_continues_the_publishers_trace() {
     assert_eq!(traces, [producer_trace.clone(), producer_trace], "both attempts belong to the producer's trace");
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_worker_holds_at_most_its_slots_plus_its_prefetch_window() {
+    for prefetch in [3, 0] {
+        let (_nats, js, publisher) = setup().await;
+        let task = ScriptedTask::new(vec![Step::Sleep(Duration::from_secs(3))]);
+        let mut worker_settings = settings(2);
+        worker_settings.prefetch = prefetch;
+        let worker = spawn_worker(&task, &js, worker_settings);
+        for n in 0..10 {
+            publisher.publish(&job(), &format!("window-{n}")).await.unwrap();
+        }
+        let held = 2 + prefetch;
+        wait_until("the window to fill", WAIT, || async {
+            consumer_state(&js).await == (10 - held as u64, held) && task.calls().len() == 2
+        })
+        .await;
+        // What a crash would strand for one ack wait: the running jobs and the window, no more.
+        assert_eq!(task.calls().len(), 2, "prefetched jobs wait for a free slot");
+        worker.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_prefetched_job_is_kept_alive_until_its_slot_is_free() {
+    let (_nats, js, publisher) = setup().await;
+    // The second job waits 3 s behind the first with an ack wait of 1 s.
+    let task = ScriptedTask::new(vec![Step::Sleep(Duration::from_secs(3))]);
+    let mut worker_settings = settings(1);
+    worker_settings.ack_wait = Duration::from_secs(1);
+    let worker = spawn_worker(&task, &js, worker_settings);
+    publisher.publish(&job(), "alive-1").await.unwrap();
+    publisher.publish(&job(), "alive-2").await.unwrap();
+    wait_until("both jobs to finish", WAIT, || async { task.completed() == 2 }).await;
+    let attempts: Vec<u32> = task.calls().iter().map(|call| call.attempt).collect();
+    assert_eq!(attempts, [1, 1], "a held job was redelivered while it waited");
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_gives_prefetched_jobs_back_at_once_unstarted() {
+    let (_nats, js, publisher) = setup().await;
+    let task = ScriptedTask::new(vec![Step::Sleep(Duration::from_millis(800))]);
+    let mut worker_settings = settings(1);
+    worker_settings.prefetch = 3;
+    // Far beyond the test: a job left for the ack wait would not come back in time.
+    worker_settings.ack_wait = Duration::from_secs(120);
+    let worker = spawn_worker(&task, &js, worker_settings);
+    for n in 0..6 {
+        publisher.publish(&job(), &format!("give-back-{n}")).await.unwrap();
+    }
+    wait_until("one running, three held", WAIT, || async {
+        consumer_state(&js).await == (2, 4) && task.calls().len() == 1
+    })
+    .await;
+    worker.stop().await;
+    assert_eq!(task.calls().len(), 1, "a prefetched job started after the shutdown");
+    assert_eq!(task.completed(), 1);
+    assert_eq!(stored_jobs(&js).await, 5);
+
+    // Within `WAIT`, far below the ack wait: only the naks can bring the held jobs back this soon.
+    let next = ScriptedTask::new(vec![Step::Succeed]);
+    let worker = spawn_worker(&next, &js, settings(2));
+    wait_until("the other five", WAIT, || async { next.completed() == 5 }).await;
+    worker.stop().await;
+}

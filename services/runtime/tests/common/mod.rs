@@ -119,7 +119,12 @@ impl RunningWorker {
 }
 
 pub fn settings(concurrency: usize) -> WorkerSettings {
-    WorkerSettings { concurrency, ack_wait: Duration::from_secs(2), shutdown_grace: Duration::from_secs(10) }
+    WorkerSettings {
+        concurrency,
+        prefetch: concurrency,
+        ack_wait: Duration::from_secs(2),
+        shutdown_grace: Duration::from_secs(10),
+    }
 }
 
 /// Run `task` in this process against `js` until stopped.
