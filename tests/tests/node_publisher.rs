@@ -50,8 +50,13 @@ async fn a_job_published_from_node_is_read_in_the_publishers_trace() {
     let trace_id = testkit::printed_trace_id(&output.stdout);
 
     testkit::endscreen::wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
-    let logged = std::fs::read_to_string(&log).unwrap();
-    let completed = logged.lines().find(|l| l.contains("lol_endscreen_extract: completed")).expect("completed line");
+    // The row is written before the worker logs its completion line.
+    let completed_line = || {
+        let logged = std::fs::read_to_string(&log).unwrap_or_default();
+        logged.lines().find(|l| l.contains("lol_endscreen_extract: completed")).map(str::to_owned)
+    };
+    testkit::wait_until("the completed line", Duration::from_secs(10), || async { completed_line().is_some() }).await;
+    let completed = completed_line().expect("completed line");
     assert!(completed.contains(&trace_id), "the job ran in the publisher's trace: {completed}");
 
     // The example holds to the contract: a payload the schema refuses never leaves.
