@@ -49,3 +49,7 @@ ENTRYPOINT ["cleanup-worker"]
 FROM runtime-base AS scheduler
 COPY --from=build /src/target/release/scheduler /src/target/release/jobctl /usr/local/bin/
 ENTRYPOINT ["scheduler"]
+
+FROM runtime-base AS outbox-relay
+COPY --from=build /src/target/release/outbox-relay /usr/local/bin/
+ENTRYPOINT ["outbox-relay"]

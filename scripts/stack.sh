@@ -33,16 +33,16 @@ STACK_DIR="$(cd "$STACK_DIR" && pwd)"
 PG_DATA="$STACK_DIR/postgres"
 
 NATS_PASSWORDS="$STACK_DIR/nats-passwords.env"
-NATS_PASSWORD_VARIABLES="NATS_ADMIN_PASSWORD NATS_API_PASSWORD NATS_EXTRACT_WORKER_PASSWORD NATS_CLEANUP_WORKER_PASSWORD NATS_SCHEDULER_PASSWORD"
-SERVICE_DB_ROLES="lol_extract_worker lol_cleanup_worker lol_scheduler"
+NATS_PASSWORD_VARIABLES="NATS_ADMIN_PASSWORD NATS_API_PASSWORD NATS_EXTRACT_WORKER_PASSWORD NATS_CLEANUP_WORKER_PASSWORD NATS_SCHEDULER_PASSWORD NATS_OUTBOX_RELAY_PASSWORD"
+SERVICE_DB_ROLES="lol_extract_worker lol_cleanup_worker lol_scheduler lol_outbox_relay lol_api"
 
 # Each NATS user gets a random password on the first `up`, kept in $STACK_DIR for later runs.
 nats_passwords() {
-    if [ ! -f "$NATS_PASSWORDS" ]; then
-        (umask 077; for variable in $NATS_PASSWORD_VARIABLES; do
-            echo "export $variable=$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
-        done >"$NATS_PASSWORDS")
-    fi
+    # A user added since the file was written gets its password appended.
+    (umask 077; touch "$NATS_PASSWORDS"; for variable in $NATS_PASSWORD_VARIABLES; do
+        grep -q "^export $variable=" "$NATS_PASSWORDS" \
+            || echo "export $variable=$(python3 -c 'import secrets; print(secrets.token_hex(16))')" >>"$NATS_PASSWORDS"
+    done)
     cat "$NATS_PASSWORDS"
 }
 

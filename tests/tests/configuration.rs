@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-const BINARIES: [&str; 5] = ["extract-worker", "cleanup-worker", "scheduler", "jobctl", "lol-ocr"];
+const BINARIES: [&str; 6] = ["extract-worker", "cleanup-worker", "scheduler", "outbox-relay", "jobctl", "lol-ocr"];
 /// What the table's `all` stands for: the binaries built on the worker runtime.
-const ALL: [&str; 4] = ["extract-worker", "cleanup-worker", "scheduler", "jobctl"];
-const SERVICES: [&str; 3] = ["extract-worker", "cleanup-worker", "scheduler"];
+const ALL: [&str; 5] = ["extract-worker", "cleanup-worker", "scheduler", "outbox-relay", "jobctl"];
+const SERVICES: [&str; 4] = ["extract-worker", "cleanup-worker", "scheduler", "outbox-relay"];
 /// Variables read by libraries rather than by our flags (so absent from `--help`).
 const READ_BY_LIBRARIES: [&str; 4] = ["RUST_LOG", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "OMP_THREAD_LIMIT"];
 

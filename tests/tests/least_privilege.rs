@@ -76,15 +76,6 @@ async fn a_service_may_publish_only_its_own_subjects() {
     assert!(jetstream::new(nats.client().await).get_stream("JOBS_EXTRACT").await.is_ok(), "the stream was deleted");
 }
 
-/// Let `role` (a service role the migrations created) log in, and return its URL for `db`.
-async fn login_url(db: &TestDatabase, role: &str) -> String {
-    // Roles are cluster-wide and `ALTER ROLE … LOGIN` is idempotent, so parallel tests agree.
-    sqlx::query(&format!("ALTER ROLE {role} LOGIN")).execute(&db.pool).await.expect("let the role log in");
-    let options: sqlx::postgres::PgConnectOptions = db.url.parse().expect("a Postgres URL");
-    use sqlx::ConnectOptions as _;
-    options.username(role).to_url_lossy().to_string()
-}
-
 /// Start `binary` as NATS user `user` with `DATABASE_URL` = `database_url` and no right to migrate.
 async fn start_as(binary: &str, user: &str, nats: &NatsServer, database_url: &str, bucket: &TestBucket) -> Child {
     let mut command = Command::new(testkit::binary(binary));
@@ -110,10 +101,10 @@ async fn every_service_does_its_job_as_its_own_user_and_role() {
     let bucket = TestBucket::create().await;
 
     let _cleanup =
-        start_as("cleanup-worker", "cleanup-worker", &nats, &login_url(&db, "lol_cleanup_worker").await, &bucket).await;
+        start_as("cleanup-worker", "cleanup-worker", &nats, &db.login_url("lol_cleanup_worker").await, &bucket).await;
     let _extract =
-        start_as("extract-worker", "extract-worker", &nats, &login_url(&db, "lol_extract_worker").await, &bucket).await;
-    let scheduler_url = login_url(&db, "lol_scheduler").await;
+        start_as("extract-worker", "extract-worker", &nats, &db.login_url("lol_extract_worker").await, &bucket).await;
+    let scheduler_url = db.login_url("lol_scheduler").await;
     let _scheduler = start_as("scheduler", "scheduler", &nats, &scheduler_url, &bucket).await;
 
     let api = Publisher::new(jetstream::new(nats.client_as("api").await.expect("connect as api")));
@@ -166,7 +157,7 @@ async fn service_roles_cannot_reach_beyond_their_tables() {
     let db = TestDatabase::migrated(&MIGRATOR).await;
     let as_role = |role: &'static str| {
         let db = &db;
-        async move { PgPool::connect(&login_url(db, role).await).await.expect("log in as the service role") }
+        async move { PgPool::connect(&db.login_url(role).await).await.expect("log in as the service role") }
     };
     let attempts = [
         ("lol_extract_worker", "UPDATE session SET status = 'DONE'"),
@@ -175,6 +166,10 @@ async fn service_roles_cannot_reach_beyond_their_tables() {
         ("lol_scheduler", "SELECT count(*) FROM extraction_result"),
         ("lol_scheduler", "DELETE FROM session"),
         ("lol_scheduler", "CREATE TABLE intruder (id int)"),
+        ("lol_scheduler", "SELECT count(*) FROM jobs.outbox"),
+        ("lol_outbox_relay", "SELECT count(*) FROM attachment"),
+        ("lol_outbox_relay", "INSERT INTO jobs.outbox (subject, payload) VALUES ('extract', '{}')"),
+        ("lol_outbox_relay", "SELECT jobs.enqueue('extract', '{}')"),
     ];
     for (role, sql) in attempts {
         let error = sqlx::query(sql).execute(&as_role(role).await).await.expect_err(&format!("{role} may {sql}"));

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::DatabaseConfig;
 
@@ -29,7 +29,17 @@ pub enum DatabaseError {
 /// Connect (failing fast if the database is not there), then apply pending migrations or, with
 /// `DATABASE_MIGRATE=false`, check that they are all applied.
 pub async fn connect_and_migrate(config: &DatabaseConfig) -> Result<PgPool, DatabaseError> {
-    let pool = connect(config).await?;
+    connect_and_migrate_with(config, &[]).await
+}
+
+/// [`connect_and_migrate`], with these run-time settings on every connection of the pool (e.g.
+/// `statement_timeout`), as if the role had them.
+pub async fn connect_and_migrate_with(
+    config: &DatabaseConfig,
+    session_settings: &[(&str, &str)],
+) -> Result<PgPool, DatabaseError> {
+    let options: PgConnectOptions = config.database_url.parse()?;
+    let pool = pool_options(config).connect_with(options.options(session_settings.iter().copied())).await?;
     if config.database_migrate {
         MIGRATOR.run(&pool).await?;
     } else {
@@ -40,11 +50,11 @@ pub async fn connect_and_migrate(config: &DatabaseConfig) -> Result<PgPool, Data
 
 /// A pool on `DATABASE_URL`; fails within 5 s if the database does not answer.
 pub async fn connect(config: &DatabaseConfig) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
-        .max_connections(config.database_max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(&config.database_url)
-        .await
+    pool_options(config).connect(&config.database_url).await
+}
+
+fn pool_options(config: &DatabaseConfig) -> PgPoolOptions {
+    PgPoolOptions::new().max_connections(config.database_max_connections).acquire_timeout(Duration::from_secs(5))
 }
 
 /// Every migration this build embeds has been applied successfully.

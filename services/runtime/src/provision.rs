@@ -157,6 +157,16 @@ pub async fn ensure_all_streams(js: &jetstream::Context, replicas: usize) -> Res
     Ok(())
 }
 
+/// The duplicate window of `stream` on the server, or `None` when the stream does not exist yet.
+pub async fn duplicate_window(js: &jetstream::Context, stream: &str) -> Result<Option<Duration>, ProvisionError> {
+    let stream_error = |source: async_nats::Error| ProvisionError::Stream { stream: stream.to_owned(), source };
+    match js.get_stream(stream).await {
+        Ok(mut found) => Ok(Some(found.info().await.map_err(|e| stream_error(e.into()))?.config.duplicate_window)),
+        Err(error) if is_stream_not_found(&error) => Ok(None),
+        Err(error) => Err(stream_error(error.into())),
+    }
+}
+
 fn is_stream_not_found(error: &jetstream::context::GetStreamError) -> bool {
     matches!(
         error.kind(),

@@ -50,8 +50,19 @@ impl Publisher {
         Publisher { js }
     }
 
-    /// Publish `job` with `message_id` as its de-duplication key.
+    /// Publish `job` with `message_id` as its de-duplication key, in the current trace.
     pub async fn publish<J: Job>(&self, job: &J, message_id: &str) -> Result<Published, PublishError> {
+        self.publish_continuing(job, message_id, None).await
+    }
+
+    /// Publish `job` in the trace of `traceparent` (a producer's W3C trace context recorded
+    /// earlier, as the outbox does), or in the current trace when it is `None`.
+    pub async fn publish_continuing<J: Job>(
+        &self,
+        job: &J,
+        message_id: &str,
+        traceparent: Option<&str>,
+    ) -> Result<Published, PublishError> {
         let span = tracing::info_span!(
             "publish",
             otel.name = format!("{} publish", J::SUBJECT),
@@ -61,6 +72,11 @@ impl Publisher {
             messaging.destination.name = J::SUBJECT,
             messaging.message.id = message_id,
         );
+        if let Some(traceparent) = traceparent {
+            let mut recorded = HeaderMap::new();
+            recorded.insert("traceparent", traceparent);
+            trace_headers::continue_trace(&span, Some(&recorded));
+        }
         async {
             let mut headers = HeaderMap::new();
             headers.insert("Nats-Msg-Id", message_id);

@@ -58,9 +58,21 @@ impl WorkerService {
     /// Serve `/healthz`, `/readyz` and `/metrics`, consume with `task` until SIGTERM/SIGINT,
     /// then drain and return.
     pub async fn run<T: Task>(self, task: T, config: &WorkerConfig) -> anyhow::Result<()> {
+        self.run_with_metrics(task, config, |_| {}).await
+    }
+
+    /// [`WorkerService::run`], serving also the metrics `register` adds: those of what the
+    /// binary runs beside its task (the scheduler's sweep).
+    pub async fn run_with_metrics<T: Task>(
+        self,
+        task: T,
+        config: &WorkerConfig,
+        register: impl FnOnce(&mut prometheus_client::registry::Registry),
+    ) -> anyhow::Result<()> {
         let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
         let mut metrics = Metrics::default();
         task.register_metrics(metrics.registry_mut());
+        register(metrics.registry_mut());
         let metrics = Arc::new(metrics);
         let _otlp_metrics = metrics.observe_for_opentelemetry(<T::Job as proto::Job>::SUBJECT);
         if let Some(addr) = config.health_addr(self.default_health_port).context("HEALTH_ADDR")? {

@@ -5,6 +5,8 @@
 //!   backfill, or from `scheduler tick-now`.
 //! - [`auto_done`]: consuming a tick — the one UPDATE that closes due sessions, recorded with the
 //!   tick in one transaction so a duplicate changes nothing.
+//! - [`sweep`]: on its own cron, an `extract` job through the outbox for each upload whose job
+//!   fell through.
 //!
 //! Every replica runs both halves. The cron fires in each replica; the ticks carry the same
 //! `Nats-Msg-Id` (`auto_done:<scheduled time>`), so JetStream stores one, and one replica's
@@ -13,4 +15,5 @@
 
 pub mod auto_done;
 pub mod schedule;
+pub mod sweep;
 pub mod tick;

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use chrono::SubsecRound;
 use clap::{Parser, Subcommand};
 use proto::Job;
+use scheduler::sweep::{self, SweepMetrics};
 use scheduler::{auto_done::AutoDoneTask, schedule::Schedule, tick};
 use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
 use worker_runtime::publish::Publisher;
@@ -35,6 +36,12 @@ struct Cli {
     /// never processed (the scheduler was down when it was due).
     #[arg(long, env = "AUTO_DONE_BACKFILL_HOURS", default_value_t = 24)]
     backfill_hours: u32,
+    /// When to sweep for uploads without an extraction: six cron fields, seconds first, UTC.
+    #[arg(long, env = "EXTRACT_SWEEP_CRON", default_value = scheduler::sweep::DEFAULT_CRON)]
+    sweep_cron: String,
+    /// Minutes after its upload that a scoreboard without an extraction row counts as fallen through.
+    #[arg(long, env = "EXTRACT_SWEEP_AFTER_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    sweep_after_minutes: u64,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -68,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
 /// Backfill, start the cron, and consume ticks until SIGTERM.
 async fn run(cli: &Cli) -> anyhow::Result<()> {
     let schedule = Schedule::parse(&cli.cron).context("AUTO_DONE_CRON")?;
+    let sweep_schedule = Schedule::parse(&cli.sweep_cron).context("EXTRACT_SWEEP_CRON")?;
     let (nats, js) = connect_nats(&cli.nats, "scheduler").await?;
     let pool = database::connect_and_migrate(&cli.database).await.context("connecting to the database")?;
     // Only the tick stream: the scheduler's NATS user may not create the others.
@@ -77,6 +85,11 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
     let window = chrono::Duration::hours(i64::from(cli.backfill_hours));
     tick::backfill(&publisher, &pool, &schedule, window).await.context("backfill")?;
     let mut cron = tick::start_cron(schedule, publisher).await.context("starting the schedule")?;
+    let sweep_metrics = SweepMetrics::default();
+    let sweep_after = Duration::from_secs(cli.sweep_after_minutes.saturating_mul(60));
+    let mut sweep_cron = sweep::start_cron(sweep_schedule, pool.clone(), sweep_after, sweep_metrics.clone())
+        .await
+        .context("starting the sweep")?;
     let task = AutoDoneTask {
         pool: pool.clone(),
         policy: TaskPolicy { max_attempts: 3, timeout: Duration::from_secs(300), retry: cli.worker.retry_policy() },
@@ -90,8 +103,9 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         database: Some(pool),
         replicas: cli.nats.jetstream_replicas,
     };
-    let result = service.run(task, &cli.worker).await;
+    let result = service.run_with_metrics(task, &cli.worker, |registry| sweep_metrics.register(registry)).await;
     cron.shutdown().await.context("stopping the schedule")?;
+    sweep_cron.shutdown().await.context("stopping the sweep")?;
     result
 }
 

@@ -24,6 +24,15 @@ impl TestDatabase {
         TestDatabase { name, url, pool }
     }
 
+    /// Let `role` (a service role the migrations created) log in, and return its URL for this
+    /// database. Roles are cluster-wide and `ALTER ROLE … LOGIN` is idempotent, so parallel
+    /// tests agree.
+    pub async fn login_url(&self, role: &str) -> String {
+        sqlx::query(&format!("ALTER ROLE {role} LOGIN")).execute(&self.pool).await.expect("let the role log in");
+        let options: PgConnectOptions = self.url.parse().expect("a Postgres URL");
+        options.username(role).to_url_lossy().to_string()
+    }
+
     /// A new database with `migrator`'s migrations applied (as the migration role).
     pub async fn migrated(migrator: &sqlx::migrate::Migrator) -> TestDatabase {
         let db = TestDatabase::create().await;

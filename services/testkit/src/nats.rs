@@ -4,12 +4,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The users of `deploy/nats/nats-server.conf`, and the environment variable of each password.
-pub const NATS_USERS: [(&str, &str); 5] = [
+pub const NATS_USERS: [(&str, &str); 6] = [
     ("admin", "NATS_ADMIN_PASSWORD"),
     ("api", "NATS_API_PASSWORD"),
     ("extract-worker", "NATS_EXTRACT_WORKER_PASSWORD"),
     ("cleanup-worker", "NATS_CLEANUP_WORKER_PASSWORD"),
     ("scheduler", "NATS_SCHEDULER_PASSWORD"),
+    ("outbox-relay", "NATS_OUTBOX_RELAY_PASSWORD"),
 ];
 
 /// A nats-server with JetStream on loopback, owned by one test. Killed when dropped.

@@ -1,0 +1,92 @@
+//! The sweep for uploads whose extract job fell through, run by two scheduler replicas every
+//! second as the `lol_scheduler` role: each fallen-through upload is enqueued once, ever, and
+//! nothing else is. Outcomes are read from the outbox and `/metrics`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use testkit::{NatsServer, TestDatabase, wait_until};
+use tokio::process::{Child, Command};
+use uuid::Uuid;
+use worker_runtime::database::MIGRATOR;
+
+async fn start_scheduler(nats: &NatsServer, db: &TestDatabase) -> (Child, u16) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scheduler"));
+    command
+        .envs(nats.env_for("scheduler"))
+        .env("DATABASE_URL", db.login_url("lol_scheduler").await)
+        .env("DATABASE_MIGRATE", "false")
+        .env("EXTRACT_SWEEP_CRON", "* * * * * *")
+        .env("EXTRACT_SWEEP_AFTER_MINUTES", "15")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    testkit::start_ready(command, "scheduler").await
+}
+
+async fn counter(port: u16, name: &str) -> u64 {
+    let (_, body) = testkit::http_get(port, "/metrics").await.expect("the scheduler answers /metrics");
+    body.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        .parse()
+        .expect("a count")
+}
+
+/// An attachment of `kind` uploaded `minutes_ago` to a new match.
+async fn upload(pool: &PgPool, kind: &str, minutes_ago: i32) -> Uuid {
+    let (session, game, attachment) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query("INSERT INTO session (id, starts_at) VALUES ($1, now())").bind(session).execute(pool).await.unwrap();
+    sqlx::query("INSERT INTO match (id, session_id, seq_no) VALUES ($1, $2, 1)")
+        .bind(game)
+        .bind(session)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO attachment (id, session_id, match_id, kind, s3_key, content_type, size_bytes, created_at)
+         VALUES ($1, $2, $3, $4, 'attachments/' || $1 || '.png', 'image/png', 1, now() - make_interval(mins => $5))",
+    )
+    .bind(attachment)
+    .bind(session)
+    .bind(game)
+    .bind(kind)
+    .bind(minutes_ago)
+    .execute(pool)
+    .await
+    .unwrap();
+    attachment
+}
+
+#[tokio::test]
+async fn the_sweep_enqueues_each_fallen_through_upload_once_and_nothing_else() {
+    let nats = NatsServer::start_with_auth().await;
+    let db = TestDatabase::migrated(&MIGRATOR).await;
+    let fallen_through = upload(&db.pool, "LOL_RESULT_SCREEN", 60).await;
+    let extracted = upload(&db.pool, "LOL_RESULT_SCREEN", 60).await;
+    sqlx::query("INSERT INTO extraction_result (attachment_id, status, attempts) VALUES ($1, 'PENDING', 1)")
+        .bind(extracted)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let _just_uploaded = upload(&db.pool, "LOL_RESULT_SCREEN", 1).await;
+    let _photo = upload(&db.pool, "PHOTO", 60).await;
+
+    let (_one, one) = start_scheduler(&nats, &db).await;
+    let (_two, two) = start_scheduler(&nats, &db).await;
+    wait_until("three sweeps in each replica", Duration::from_secs(30), || async {
+        counter(one, "worker_extract_sweeps_total").await >= 3 && counter(two, "worker_extract_sweeps_total").await >= 3
+    })
+    .await;
+
+    let enqueued: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("SELECT message_id, payload FROM jobs.outbox").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(enqueued.len(), 1, "one job, for the one fallen-through upload: {enqueued:?}");
+    assert_eq!(enqueued[0].0, format!("sweep:extract:{fallen_through}"));
+    let job: proto::ExtractJob = proto::decode(enqueued[0].1.to_string().as_bytes()).expect("a valid extract job");
+    assert_eq!(job.attachment_id, fallen_through);
+    let counted = counter(one, "worker_extract_sweep_enqueued_total").await
+        + counter(two, "worker_extract_sweep_enqueued_total").await;
+    assert_eq!(counted, 1, "the replicas counted one enqueue between them");
+    assert_eq!(nats.permission_violations(), Vec::<String>::new());
+}
