@@ -86,9 +86,17 @@ command -v cargo-nextest >/dev/null || cargo nextest --version >/dev/null 2>&1 |
     log "cargo: installing cargo-nextest"
     cargo install --locked cargo-nextest
 }
-# The Node.js publisher example and its test (the API's way in), pinned by its package-lock.json.
+# The TypeScript job client (types generated from proto/schemas) and the Node.js publisher
+# example built on it, pinned by their package-lock.json files. The client is rebuilt every time
+# (3 s), so its generated types always match the schemas of this checkout.
+client="$REPO_ROOT/clients/typescript"
+[ -d "$client/node_modules/json-schema-to-typescript" ] || {
+    log "npm: installing the TypeScript client's packages"
+    npm ci --prefix "$client" --no-audit --no-fund --silent
+}
+npm run --prefix "$client" build --silent
 example="$REPO_ROOT/examples/node-publish"
-[ -d "$example/node_modules/nats" ] || {
+[ -e "$example/node_modules/@lol-naejeon/jobs" ] || {
     log "npm: installing the publisher example's packages"
     npm ci --prefix "$example" --no-audit --no-fund --silent
 }
