@@ -43,6 +43,30 @@ pub async fn wait_for_status(pool: &PgPool, attachment_id: Uuid, status: &str, t
 /// Insert the input's friends (once per database) and a new session, match and attachment whose
 /// object is `s3_key`.
 pub async fn seed(pool: &PgPool, input: &OcrJobInput, s3_key: &str) -> Result<SeededMatch, sqlx::Error> {
+    let recorded = seed_match(pool, input).await?;
+    let attachment_id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO attachment (id, session_id, match_id, kind, s3_key, content_type, size_bytes)
+         VALUES ($1, $2, $3, 'LOL_RESULT_SCREEN', $4, 'image/png', 0)",
+    )
+    .bind(attachment_id)
+    .bind(recorded.session_id)
+    .bind(recorded.match_id)
+    .bind(s3_key)
+    .execute(pool)
+    .await?;
+    Ok(SeededMatch { attachment_id, match_id: recorded.match_id })
+}
+
+/// A match recorded before its scoreboard is uploaded.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordedMatch {
+    pub session_id: Uuid,
+    pub match_id: Uuid,
+}
+
+/// Insert the input's friends (once per database) and a new session and match with its teams.
+pub async fn seed_match(pool: &PgPool, input: &OcrJobInput) -> Result<RecordedMatch, sqlx::Error> {
     let mut tx = pool.begin().await?;
     for friend in &input.friend_dictionary {
         let name = friend.primary.first().map(|id| id.game_name().to_owned()).unwrap_or_else(|| "guest".to_owned());
@@ -88,17 +112,6 @@ pub async fn seed(pool: &PgPool, input: &OcrJobInput, s3_key: &str) -> Result<Se
                 .await?;
         }
     }
-    let attachment_id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO attachment (id, session_id, match_id, kind, s3_key, content_type, size_bytes)
-         VALUES ($1, $2, $3, 'LOL_RESULT_SCREEN', $4, 'image/png', 0)",
-    )
-    .bind(attachment_id)
-    .bind(session_id)
-    .bind(match_id)
-    .bind(s3_key)
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
-    Ok(SeededMatch { attachment_id, match_id })
+    Ok(RecordedMatch { session_id, match_id })
 }
