@@ -3,7 +3,8 @@
 # (Postgres) on this machine, one after the other, and a table of both. Graphile Worker runs
 # against a fresh database on the bench stack's Postgres 15 (default settings: fsync and
 # synchronous_commit on); the runtime against its own nats-server, once with JetStream's
-# default sync interval and once with `sync_interval: always`.
+# default sync interval and once with `sync_interval: always`; then jobs through the outbox
+# (`jobs.enqueue` on the same Postgres, `outbox-relay`, the runtime on a default-sync server).
 #
 # Sizes: BENCH_JOBS (drain, default 20000), BENCH_ENQUEUE_JOBS (5000), BENCH_LATENCY_JOBS (1000).
 set -euo pipefail
@@ -23,6 +24,9 @@ DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/bench_graphile" node bench/
 
 log "worker-runtime"
 cargo bench --quiet -p worker-runtime --bench throughput | tee -a "$results"
+
+log "the outbox (jobs.enqueue → outbox-relay → runtime)"
+cargo bench --quiet -p outbox-relay --bench outbox | tee -a "$results"
 
 python3 - "$results" <<'PY'
 import json, sys
