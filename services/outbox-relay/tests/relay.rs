@@ -321,3 +321,52 @@ async fn two_relays_publish_ten_thousand_rows_each_once() {
         assert_eq!(metric(port, "worker_outbox_duplicates_total").await, 0.0);
     }
 }
+
+/// A stream that would keep a second publish of a row as a second job stops the relay at start,
+/// with a message that says what to change.
+#[tokio::test]
+async fn a_relay_refuses_a_stream_whose_duplicate_window_is_too_short() {
+    let nats = NatsServer::start_with_auth().await;
+    let js = jetstream::new(nats.client().await);
+    let mut short = provision::job_stream_config::<proto::ExtractJob>(1);
+    short.duplicate_window = Duration::from_secs(30);
+    js.create_stream(short).await.expect("create the stream as admin");
+    let db = TestDatabase::migrated(&MIGRATOR).await;
+    let output = Command::new(testkit::binary("outbox-relay"))
+        .envs(nats.env_for("outbox-relay"))
+        .env("DATABASE_URL", db.login_url("lol_outbox_relay").await)
+        .env("DATABASE_MIGRATE", "false")
+        .env("HEALTH_ADDR", "")
+        .output()
+        .await
+        .expect("run outbox-relay");
+    assert!(!output.status.success(), "the relay ran on a 30 s duplicate window");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("stream JOBS_EXTRACT drops duplicates for 30s, shorter than the 61s"),
+        "the refusal names the stream and both durations: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_a_relay_cleanly_and_the_next_one_goes_on() {
+    let nats = NatsServer::start_with_auth().await;
+    let js = provisioned(&nats).await;
+    let db = TestDatabase::migrated(&MIGRATOR).await;
+    let (mut first, _) = start_relay(&nats, &db, &[]).await;
+    sqlx::query("SELECT jobs.enqueue('extract', $1::jsonb, 'before')").bind(EXTRACT).execute(&db.pool).await.unwrap();
+    wait_until("the first job published", Duration::from_secs(10), || async {
+        count(&db.pool, "SELECT count(*) FROM jobs.outbox WHERE status = 'PUBLISHED'").await == 1
+    })
+    .await;
+    testkit::signal(&first, "TERM");
+    assert!(first.wait().await.unwrap().success(), "exit 0 after SIGTERM");
+
+    sqlx::query("SELECT jobs.enqueue('extract', $1::jsonb, 'after')").bind(EXTRACT).execute(&db.pool).await.unwrap();
+    let (_second, _) = start_relay(&nats, &db, &[]).await;
+    wait_until("the second job published", Duration::from_secs(10), || async {
+        count(&db.pool, "SELECT count(*) FROM jobs.outbox WHERE status = 'PUBLISHED'").await == 2
+    })
+    .await;
+    assert_eq!(message_ids(&js, "JOBS_EXTRACT").await, ["before", "after"]);
+}
