@@ -7,8 +7,6 @@
 //!   and five, under the blue and red team headers.
 //! - [`title`]: the title word → the winning side.
 //! - [`pipeline`]: all of it, bytes and job input → the contract's output, with timings.
-//! - [`pool`]: the pipeline on a bounded set of blocking threads, engines reused, with
-//!   admission for callers that must refuse rather than queue (the extract worker and `serve`).
 //! - [`scoring`]: a reading against a labelled capture (tests and the accuracy bench only).
 //! - [`roster_variants`]: a labelled capture's input with the recorded teams altered (tests and
 //!   the confidence bench only).
@@ -27,16 +25,16 @@
 //!   contradicts the recorded teams); then the last seats the roster fills.
 //!
 //! - [`job_input`]: a job input document → the contract's type, or the contract's error code.
-//! - [`download`]: the screenshot from S3 under the size limit (the CLI and the extract worker).
 //! - [`debug_image`]: the capture with what the pipeline saw drawn on it.
 //!
-//! The `lol-ocr` binary (`src/bin/lol-ocr/`) is a thin CLI over these: `extract` reads one
-//! capture, `serve` answers `POST /v1/extract` over HTTP (`proto/openapi/lol-ocr.yaml`).
+//! This crate is pure reading: bytes in, the contract's output out, on the caller's thread. The
+//! async and I/O edges live in `ocr-service` (`ocr/service`): the blocking pool the extract
+//! worker and `serve` share, the S3 download, and the `lol-ocr` CLI (`extract` reads one
+//! capture, `serve` answers `POST /v1/extract` over HTTP).
 
 pub mod debug_image;
 pub mod decode;
 pub mod detect;
-pub mod download;
 pub mod engine;
 pub mod job_input;
 pub mod layout;
@@ -44,7 +42,6 @@ pub mod matching;
 pub mod normalize;
 pub mod onnx;
 pub mod pipeline;
-pub mod pool;
 pub mod ppocr;
 pub mod preprocess;
 pub mod riot_id;

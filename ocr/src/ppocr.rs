@@ -29,19 +29,13 @@ const WIDTH: u32 = 320;
 /// Where `scripts/install-deps.sh` and the Docker image put the recognition model.
 pub const DEFAULT_MODEL: &str = "/usr/local/share/lol-ocr/ch_PP-OCRv4_rec_infer.onnx";
 
-/// The PP-OCRv4 models: the text detector the layout needs, and the recogniser of the second
-/// reader.
-#[derive(Debug, Clone, clap::Args)]
+/// Where the PP-OCRv4 models and ONNX Runtime are: the text detector the layout needs, and the
+/// recogniser of the second reader (empty path: Tesseract alone). The binaries take these from
+/// flags and environment variables (`ocr_service::ModelArgs`).
+#[derive(Debug, Clone)]
 pub struct PpOcrConfig {
-    /// The PP-OCRv4 text detection model (ONNX): finds the texts the layout is built from.
-    #[arg(long, env = "PPOCR_DET_MODEL", default_value = detect::DEFAULT_MODEL)]
     pub ppocr_det_model: String,
-    /// The PP-OCRv4 recognition model (ONNX) of the second reader, for name cells Tesseract
-    /// leaves unmatched; empty: Tesseract alone.
-    #[arg(long, env = "PPOCR_REC_MODEL", default_value = DEFAULT_MODEL)]
     pub ppocr_rec_model: String,
-    /// The ONNX Runtime library that runs both models.
-    #[arg(long, env = "ORT_DYLIB_PATH", default_value = onnx::DEFAULT_LIBRARY)]
     pub onnxruntime: String,
 }
 

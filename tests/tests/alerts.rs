@@ -23,7 +23,7 @@ fn promtool(args: &[&str]) -> String {
 #[test]
 fn every_alert_rule_is_valid_and_passes_its_unit_tests() {
     let checked = promtool(&["check", "rules", "alerts.yml"]);
-    assert!(checked.contains("SUCCESS: 9 rules found"), "{checked}");
+    assert!(checked.contains("SUCCESS: 11 rules found"), "{checked}");
     let tested = promtool(&["test", "rules", "alerts_test.yml"]);
     assert!(tested.contains("SUCCESS"), "{tested}");
 }
@@ -61,7 +61,9 @@ async fn prometheus_scrapes_a_worker_and_fires_the_dead_letter_alert() {
             "OrphansAccumulating",
             "AutoDoneMissed",
             "ExtractSlow",
-            "OcrServiceOverloaded"
+            "OcrServiceOverloaded",
+            "OutboxStuck",
+            "OutboxRejected"
         ]
     );
     // The worker's counter is scraped at 0 first, so the first dead letter is an increase.

@@ -3,7 +3,7 @@
 //!
 //! - [`task`]: the handler — load the input, download under the size limit, read, store; and
 //!   which failures are permanent.
-//! - [`reader`]: where the capture is read — in process on `ocr::pool` (the default) or by
+//! - [`reader`]: where the capture is read — in process on `ocr_service::pool` (the default) or by
 //!   `lol-ocr serve` over HTTP ([`ocr_http`]), chosen by `EXTRACTION_MODE`.
 //! - [`ocr_input`]: from an `extract` job to the `lol-ocr` job input — the attachment (which
 //!   must exist, be a `LOL_RESULT_SCREEN` and belong to the match), the match's teams, and the

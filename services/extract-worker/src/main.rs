@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use extract_worker::ocr_http::HttpReader;
 use extract_worker::reader::{ExtractionConfig, ExtractionMode, OcrReader};
 use extract_worker::task::{self, ExtractTask};
-use ocr::pool::OcrPool;
+use ocr_service::pool::OcrPool;
 use proto::Job;
 use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
 use worker_runtime::service::{WorkerService, connect_nats};
@@ -28,7 +28,7 @@ struct Cli {
     #[command(flatten)]
     extraction: ExtractionConfig,
     #[command(flatten)]
-    ppocr: ocr::ppocr::PpOcrConfig,
+    ppocr: ocr_service::ModelArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }

@@ -4,7 +4,7 @@
 //! says whether another attempt may succeed.
 
 use clap::{Args, ValueEnum};
-use ocr::pool::{OcrPool, OcrPoolError};
+use ocr_service::pool::{OcrPool, OcrPoolError};
 use proto::{OcrJobInput, OcrJobOutput};
 
 use crate::ocr_http::{HttpError, HttpReader};

@@ -2,8 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use ocr::download::{self, DownloadError};
 use ocr::pipeline;
+use ocr_service::download::{self, DownloadError};
 use proto::{ExtractJob, OcrJobOutput, OcrReading};
 use sqlx::PgPool;
 use tracing::Instrument as _;

@@ -1,10 +1,10 @@
-//! The screenshot from S3, under a size limit: the bytes never exceed [`decode::MAX_BYTES`]
+//! The screenshot from S3, under a size limit: the bytes never exceed [`MAX_BYTES`]
 //! in memory, whatever the object's size or its declared length.
 
 use aws_sdk_s3::error::SdkError;
 use proto::OcrErrorCode;
 
-use crate::decode::MAX_BYTES;
+use ocr::decode::MAX_BYTES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {

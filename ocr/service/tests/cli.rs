@@ -11,7 +11,7 @@ use testkit::TestBucket;
 const FIXTURE: &str = "es1-0002";
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(name)
 }
 
 /// The fixture's job input, pointed at `bucket`/`key`, written to a file in `dir`.

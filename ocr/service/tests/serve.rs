@@ -13,7 +13,7 @@ use serde_json::Value;
 use testkit::{OcrServer, Reply, http_get, wait_until};
 
 fn real_labels() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/endscreens/real");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/endscreens/real");
     let labels = scoring::label_files(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     assert!(labels.len() >= 30, "the real set lost captures: {}", labels.len());
     labels
@@ -31,7 +31,7 @@ fn first_capture() -> (Vec<u8>, Vec<u8>) {
 }
 
 fn openapi() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/openapi/lol-ocr.yaml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto/openapi/lol-ocr.yaml");
     let document: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     serde_json::to_value(document).unwrap()
 }
@@ -48,7 +48,7 @@ fn assert_conforms(reply: &Reply) {
     let reference = response["content"]["application/json"]["schema"]["$ref"].as_str().unwrap();
     let schema = match reference.strip_prefix("../schemas/") {
         Some(file) => {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/schemas").join(file);
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto/schemas").join(file);
             serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
         }
         None => api["components"]["schemas"][reference.trim_start_matches("#/components/schemas/")].clone(),

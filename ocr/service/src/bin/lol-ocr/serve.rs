@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use ocr::pool::OcrPool;
+use ocr_service::pool::OcrPool;
 use worker_runtime::shutdown::Shutdown;
 use worker_runtime::telemetry;
 
@@ -42,7 +42,7 @@ pub struct ServeArgs {
     #[arg(long, env = "OCR_MAX_BODY_BYTES", default_value_t = ocr::decode::MAX_BYTES + 1024 * 1024)]
     max_body_bytes: usize,
     #[command(flatten)]
-    ppocr: ocr::ppocr::PpOcrConfig,
+    ppocr: ocr_service::ModelArgs,
     #[command(flatten)]
     telemetry: telemetry::TelemetryConfig,
 }

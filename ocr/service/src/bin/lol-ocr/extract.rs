@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use clap::Args;
 use ocr::pipeline::{self, Pipeline};
-use ocr::{debug_image, download, job_input};
+use ocr::{debug_image, job_input};
+use ocr_service::download;
 use proto::{OcrErrorCode, OcrJobInput, OcrJobOutput};
 
 #[derive(Debug, Args)]
@@ -30,7 +31,7 @@ pub struct ExtractArgs {
     #[arg(long, env = "S3_FORCE_PATH_STYLE", default_value_t = true, action = clap::ArgAction::Set)]
     s3_force_path_style: bool,
     #[command(flatten)]
-    ppocr: ocr::ppocr::PpOcrConfig,
+    ppocr: ocr_service::ModelArgs,
 }
 
 pub fn run(args: &ExtractArgs) -> ExitCode {

@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex};
 use proto::{OcrJobInput, OcrJobOutput};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::engine::{EngineError, TesseractReader};
-use crate::pipeline::Pipeline;
-use crate::ppocr::PpOcrModels;
+use ocr::engine::{EngineError, TesseractReader};
+use ocr::pipeline::Pipeline;
+use ocr::ppocr::PpOcrModels;
 
 type Reader = Pipeline<TesseractReader>;
 

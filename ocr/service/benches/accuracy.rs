@@ -1,6 +1,6 @@
 //! Accuracy and speed of the pipeline on a labelled set:
 //!
-//!     OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench accuracy [-- DIR]      (make bench-ocr)
+//!     OMP_THREAD_LIMIT=1 cargo bench -p ocr-service --bench accuracy [-- DIR]      (make bench-ocr)
 //!
 //! DIR defaults to `../shared/endscreens/real` beside the repository (the real captures, which
 //! judge the OCR); `make bench-ocr` then runs `../shared/endscreens/public` (synthetic) too.
@@ -58,7 +58,7 @@ fn main() {
     let dir = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-'))
-        .unwrap_or_else(|| format!("{}/../../shared/endscreens/real", env!("CARGO_MANIFEST_DIR")));
+        .unwrap_or_else(|| format!("{}/../../../shared/endscreens/real", env!("CARGO_MANIFEST_DIR")));
     let labels = scoring::label_files(Path::new(&dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
 
     let started = Instant::now();
@@ -211,7 +211,7 @@ fn cold_start(label_path: &Path) {
 
 /// The original plan's reader, where it is installed.
 fn pp_ocr(labels: &[std::path::PathBuf]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/ppocr/read_scoreboard.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/ppocr/read_scoreboard.py");
     let available = Command::new("python3").args(["-c", "import rapidocr_onnxruntime"]).output();
     if !available.is_ok_and(|o| o.status.success()) {
         println!("PP-OCRv4 comparison skipped: `pip install rapidocr-onnxruntime` to run it");

@@ -3,15 +3,15 @@
 //! request (the client's latency minus the reading's own `timings.total`, at one client, so no
 //! queueing is counted).
 //!
-//! `cargo bench -p ocr --bench serve -- ../shared/endscreens/real` (part of `make bench-ocr`).
+//! `cargo bench -p ocr-service --bench serve -- ../shared/endscreens/real` (part of `make bench-ocr`).
 
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ocr::pool::OcrPool;
 use ocr::scoring;
+use ocr_service::pool::OcrPool;
 use proto::OcrJobInput;
 
 /// Readings at once, in the server and in the pool alike: the machine's cores.
@@ -135,7 +135,7 @@ async fn main() {
     let dir = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-'))
-        .unwrap_or_else(|| format!("{}/../../shared/endscreens/real", env!("CARGO_MANIFEST_DIR")));
+        .unwrap_or_else(|| format!("{}/../../../shared/endscreens/real", env!("CARGO_MANIFEST_DIR")));
     let captures = Arc::new(captures(Path::new(&dir)));
     let threads = threads();
 

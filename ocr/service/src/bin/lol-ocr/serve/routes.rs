@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ocr::job_input;
 use ocr::pipeline::early_failure;
-use ocr::pool::{Admission, OcrPool};
+use ocr_service::pool::{Admission, OcrPool};
 use proto::{OcrErrorCode, OcrJobInput, OcrJobOutput};
 use tracing::Instrument as _;
 use uuid::Uuid;
