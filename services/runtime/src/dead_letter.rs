@@ -10,6 +10,13 @@
 //!
 //! A dead letter's id is its sequence in `DEAD_LETTERS`. `replay` republishes it to its original
 //! subject (as a new job with a fresh de-duplication key) and then deletes it.
+//!
+//! A give-up that could not finish (the task's hook or the copy failed) is retried on the job's
+//! next delivery, which runs no attempt. So that it records the real last failure, not "never
+//! reported back", the runtime first notes why it gave up in `dead_letter.<subject>.deferred.<stream
+//! sequence>` ([`DeadLetters::defer`]), read back on that delivery ([`DeadLetters::deferred`]).
+//! These notes are not dead letters: `list` and `replay` never see them, and they expire with
+//! the stream.
 
 use std::fmt;
 
@@ -39,6 +46,10 @@ pub enum Reason {
 }
 
 impl Reason {
+    fn parse(text: &str) -> Option<Reason> {
+        [Reason::Exhausted, Reason::Permanent, Reason::Undecodable].into_iter().find(|r| r.as_str() == text)
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Reason::Exhausted => "exhausted",
@@ -52,6 +63,14 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Why an unfinished give-up gave up: the typed reason, the attempt that failed and its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredGiveUp {
+    pub reason: Reason,
+    pub attempt: u32,
+    pub error: String,
 }
 
 /// One stored dead letter.
@@ -141,6 +160,50 @@ impl DeadLetters {
         Ok(())
     }
 
+    /// Note why the delivery at `stream_sequence` of `subject` was given up on, before the
+    /// give-up is retried on its next delivery. Noting twice stores one note.
+    pub async fn defer(
+        &self,
+        subject: &str,
+        stream_sequence: u64,
+        why: &DeferredGiveUp,
+    ) -> Result<(), DeadLetterError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(REASON, why.reason.as_str());
+        headers.insert(ATTEMPTS, why.attempt.to_string().as_str());
+        headers.insert(ERROR, one_line(&why.error).as_str());
+        headers.insert("Nats-Msg-Id", format!("deferred:{subject}:{stream_sequence}").as_str());
+        self.js
+            .publish_with_headers(deferred_subject(subject, stream_sequence), headers, Bytes::new())
+            .await
+            .map_err(DeadLetterError::Store)?
+            .await
+            .map_err(DeadLetterError::Store)?;
+        Ok(())
+    }
+
+    /// The note [`DeadLetters::defer`] left for this delivery, if any.
+    pub async fn deferred(
+        &self,
+        subject: &str,
+        stream_sequence: u64,
+    ) -> Result<Option<DeferredGiveUp>, DeadLetterError> {
+        // No stream info call: a worker may only direct-get its own notes.
+        let stream =
+            self.js.get_stream_no_info(DEAD_LETTER_STREAM).await.map_err(|e| DeadLetterError::Read(e.into()))?;
+        let note = match stream.direct_get_last_for_subject(deferred_subject(subject, stream_sequence)).await {
+            Ok(note) => note,
+            Err(error) if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(DeadLetterError::Read(error.into())),
+        };
+        let header = |name: &str| note.headers.get(name).map(|v| v.as_str().to_owned()).unwrap_or_default();
+        Ok(Reason::parse(&header(REASON)).map(|reason| DeferredGiveUp {
+            reason,
+            attempt: header(ATTEMPTS).parse().unwrap_or(0),
+            error: header(ERROR),
+        }))
+    }
+
     /// Dead letters of jobs from `subject`, oldest first.
     pub async fn list(&self, subject: &str) -> Result<Vec<DeadLetter>, DeadLetterError> {
         let stream = self.stream().await?;
@@ -197,6 +260,10 @@ impl DeadLetters {
     async fn stream(&self) -> Result<jetstream::stream::Stream, DeadLetterError> {
         self.js.get_stream(DEAD_LETTER_STREAM).await.map_err(|e| DeadLetterError::Read(e.into()))
     }
+}
+
+fn deferred_subject(subject: &str, stream_sequence: u64) -> String {
+    format!("{DEAD_LETTER_SUBJECT_PREFIX}.{subject}.deferred.{stream_sequence}")
 }
 
 fn parse(message: jetstream::message::StreamMessage) -> DeadLetter {

@@ -36,7 +36,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::{Instrument, Span, field};
 
-use crate::dead_letter::{DeadLetters, Reason};
+use crate::dead_letter::{DeadLetters, DeferredGiveUp, Reason};
 use crate::metrics::{Metrics, TaskLabel};
 use crate::prefetch::{Held, Window};
 use crate::provision::{self, ProvisionError};
@@ -240,6 +240,20 @@ async fn settle<T: Task>(
                 .await;
         }
     };
+    // A redelivery may carry a give-up an earlier delivery could not finish (its hook or its
+    // dead-letter copy failed): that delivery left a note of why, and no attempt runs now. One
+    // direct get per redelivery, none on a first delivery.
+    if attempt.number > 1 {
+        let subject = <T::Job as proto::Job>::SUBJECT;
+        let noted = shared.dead_letters.deferred(subject, stream_sequence).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "reading the note of a deferred give-up");
+            None
+        });
+        if let Some(why) = noted {
+            let failed = Attempt { number: why.attempt, ..attempt };
+            return give_up(shared, message, stream_sequence, Some(&job), why.reason, failed, &why.error).await;
+        }
+    }
     if attempt.number > attempt.max {
         let error = "the previous attempt never reported back (worker crashed, timed out or lost its connection)";
         return give_up(shared, message, stream_sequence, Some(&job), Reason::Exhausted, attempt, error).await;
@@ -334,7 +348,6 @@ async fn give_up<T: Task>(
     attempt: Attempt,
     error: &str,
 ) -> Outcome {
-    let retry_delay = shared.task.policy().retry.delay(attempt.number);
     if let Some(job) = job
         && let Err(hook_error) = shared.task.on_exhausted(job, error, attempt).await
     {
@@ -342,14 +355,12 @@ async fn give_up<T: Task>(
             error = format!("{hook_error:#}"),
             "on_exhausted hook failed; the job will be given up again later"
         );
-        nak(message, retry_delay).await;
-        return Outcome::GiveUpDeferred;
+        return defer_give_up(shared, message, stream_sequence, reason, attempt, error).await;
     }
     if let Err(store_error) = shared.dead_letters.record(message, stream_sequence, reason, attempt.number, error).await
     {
         tracing::error!(error = %store_error, "dead letter not stored; the job will be given up again later");
-        nak(message, retry_delay).await;
-        return Outcome::GiveUpDeferred;
+        return defer_give_up(shared, message, stream_sequence, reason, attempt, error).await;
     }
     if let Err(term_error) = message.ack_with(AckKind::Term).await {
         // The dead letter is stored; a redelivery would be given up again and de-duplicated.
@@ -358,6 +369,25 @@ async fn give_up<T: Task>(
     shared.metrics.dead_lettered.get_or_create(&shared.label).inc();
     tracing::error!(%reason, attempt = %attempt, error, "job given up and dead-lettered");
     Outcome::DeadLettered(reason)
+}
+
+/// Leave the give-up to the job's next delivery: note why, then nak. If the note cannot be
+/// stored either, that delivery gives up as if the attempt had never reported back.
+async fn defer_give_up<T: Task>(
+    shared: &Shared<T>,
+    message: &jetstream::Message,
+    stream_sequence: u64,
+    reason: Reason,
+    attempt: Attempt,
+    error: &str,
+) -> Outcome {
+    let why = DeferredGiveUp { reason, attempt: attempt.number, error: error.to_owned() };
+    let subject = <T::Job as proto::Job>::SUBJECT;
+    if let Err(note_error) = shared.dead_letters.defer(subject, stream_sequence, &why).await {
+        tracing::warn!(error = %note_error, "the reason of the deferred give-up was not noted");
+    }
+    nak(message, shared.task.policy().retry.delay(attempt.number)).await;
+    Outcome::GiveUpDeferred
 }
 
 async fn nak(message: &jetstream::Message, delay: Duration) {

@@ -89,6 +89,85 @@ async fn exhausted_job_runs_the_hook_once_and_is_dead_lettered() {
     worker.stop().await;
 }
 
+/// Under the shipped NATS permissions: the worker's user may note and read back its own
+/// deferred give-ups.
+#[tokio::test]
+async fn a_give_up_whose_hook_failed_records_the_real_error_on_the_next_delivery() {
+    common::init_telemetry();
+    let nats = NatsServer::start_with_auth().await;
+    let admin = async_nats::jetstream::new(nats.client().await);
+    provision::ensure_all_streams(&admin, 1).await.expect("provision as admin");
+    let publisher = Publisher::new(admin.clone());
+    let worker_js =
+        async_nats::jetstream::new(nats.client_as("extract-worker").await.expect("connect as extract-worker"));
+    let js = admin;
+    let task = ScriptedTask::new(vec![Step::FailRetryable]).with_failing_hook(1);
+    let worker = spawn_worker(&task, &worker_js, settings(2));
+    publisher.publish(&job(), "deferred-1").await.unwrap();
+
+    let dead_letters = DeadLetters::new(js.clone());
+    wait_until("a dead letter", WAIT, || async { dead_letters.list("extract").await.unwrap().len() == 1 }).await;
+    wait_until("the terminate to remove the job", WAIT, || async { stored_jobs(&js).await == 0 }).await;
+    assert_eq!(task.calls().len(), 3, "the redelivery ran no fourth attempt");
+    let hooks: Vec<String> = task.exhausted().into_iter().map(|(_, error)| error).collect();
+    assert_eq!(hooks.len(), 2, "the failed hook ran again on the redelivery");
+    assert!(hooks.iter().all(|e| e.contains("database unreachable")), "both calls got the real error: {hooks:?}");
+    let letter = &dead_letters.list("extract").await.unwrap()[0];
+    assert_eq!(
+        (letter.reason.as_str(), letter.attempts),
+        ("exhausted", 3),
+        "the attempt that failed, not the delivery"
+    );
+    assert!(letter.error.contains("database unreachable"), "{}", letter.error);
+    assert_eq!(count(&worker.metrics.dead_lettered), 1);
+    worker.stop().await;
+    assert_eq!(nats.permission_violations(), Vec::<String>::new(), "the worker needed more than its grants");
+}
+
+#[tokio::test]
+async fn a_permanent_give_up_whose_hook_failed_is_not_attempted_again() {
+    let (_nats, js, publisher) = setup().await;
+    let task = ScriptedTask::new(vec![Step::FailPermanent]).with_failing_hook(1);
+    let worker = spawn_worker(&task, &js, settings(2));
+    publisher.publish(&job(), "deferred-permanent-1").await.unwrap();
+
+    let dead_letters = DeadLetters::new(js.clone());
+    wait_until("a dead letter", WAIT, || async { dead_letters.list("extract").await.unwrap().len() == 1 }).await;
+    assert_eq!(task.calls().len(), 1, "the redelivery finished the give-up without running the handler");
+    assert_eq!(task.exhausted().len(), 2);
+    let letter = &dead_letters.list("extract").await.unwrap()[0];
+    assert_eq!((letter.reason.as_str(), letter.attempts), ("permanent", 1));
+    assert!(letter.error.contains("attachment missing"), "{}", letter.error);
+    worker.stop().await;
+}
+
+/// The last attempt's worker dies mid-handler; the job's next delivery, to another worker, runs
+/// no attempt beyond the limit and gives up, saying the attempt never reported back.
+#[tokio::test]
+async fn a_delivery_after_a_last_attempt_that_never_reported_back_is_dead_lettered() {
+    let (_nats, js, publisher) = setup().await;
+    let mut hanging = ScriptedTask::new(vec![Step::Sleep(Duration::from_secs(600))]);
+    hanging.policy.max_attempts = 1;
+    let crashed = spawn_worker(&hanging, &js, settings(1));
+    publisher.publish(&job(), "never-reported-1").await.unwrap();
+    wait_until("the only attempt to start", WAIT, || async { hanging.calls().len() == 1 }).await;
+    crashed.handle.abort(); // no heartbeat, no ack: as a killed process
+
+    let mut next = ScriptedTask::new(vec![Step::Succeed]);
+    next.policy.max_attempts = 1;
+    let worker = spawn_worker(&next, &js, settings(1));
+    let dead_letters = DeadLetters::new(js.clone());
+    wait_until("a dead letter", WAIT, || async { dead_letters.list("extract").await.unwrap().len() == 1 }).await;
+    assert!(next.calls().is_empty(), "no attempt beyond the limit");
+    let hooks = next.exhausted();
+    assert_eq!(hooks.len(), 1);
+    assert!(hooks[0].1.contains("never reported back"), "{}", hooks[0].1);
+    let letter = &dead_letters.list("extract").await.unwrap()[0];
+    assert_eq!((letter.reason.as_str(), letter.attempts), ("exhausted", 2));
+    assert!(letter.error.contains("never reported back"), "{}", letter.error);
+    worker.stop().await;
+}
+
 #[tokio::test]
 async fn permanent_failure_is_not_retried() {
     let (_nats, js, publisher) = setup().await;
@@ -166,7 +245,7 @@ async fn long_handler_is_not_redelivered_while_it_heartbeats() {
     publisher.publish(&job(), "long-1").await.unwrap();
     wait_until("the long job to finish", WAIT, || async { task.completed() == 1 }).await;
     assert_eq!(task.calls().len(), 1, "redelivered while still running");
-    wait_until("the ack", WAIT, || async { consumer_state(&js).await == (0, 0) }).await;
+    wait_until("the ack", WAIT, || async { consumer_state(&js).await == Some((0, 0)) }).await;
     worker.stop().await;
 }
 
@@ -180,7 +259,7 @@ async fn same_message_id_twice_runs_one_job() {
     assert!(!first.duplicate && second.duplicate);
     let worker = spawn_worker(&task, &js, settings(2));
     wait_until("the job", WAIT, || async { task.completed() == 1 }).await;
-    wait_until("the consumer to be drained", WAIT, || async { consumer_state(&js).await == (0, 0) }).await;
+    wait_until("the consumer to be drained", WAIT, || async { consumer_state(&js).await == Some((0, 0)) }).await;
     assert_eq!(task.calls().len(), 1);
     worker.stop().await;
 }
@@ -258,7 +337,7 @@ async fn a_worker_holds_at_most_its_slots_plus_its_prefetch_window() {
         }
         let held = 2 + prefetch;
         wait_until("the window to fill", WAIT, || async {
-            consumer_state(&js).await == (10 - held as u64, held) && task.calls().len() == 2
+            consumer_state(&js).await == Some((10 - held as u64, held)) && task.calls().len() == 2
         })
         .await;
         // What a crash would strand for one ack wait: the running jobs and the window, no more.
@@ -296,7 +375,7 @@ async fn shutdown_gives_prefetched_jobs_back_at_once_unstarted() {
         publisher.publish(&job(), &format!("give-back-{n}")).await.unwrap();
     }
     wait_until("one running, three held", WAIT, || async {
-        consumer_state(&js).await == (2, 4) && task.calls().len() == 1
+        consumer_state(&js).await == Some((2, 4)) && task.calls().len() == 1
     })
     .await;
     worker.stop().await;

@@ -30,7 +30,7 @@ pub struct Call {
 }
 
 /// Records every handler call and hook call; behaves per attempt as `script` says (the last
-/// step repeats).
+/// step repeats). The hook fails its first `hook_failures` calls.
 #[derive(Clone)]
 pub struct ScriptedTask {
     pub script: Vec<Step>,
@@ -38,6 +38,7 @@ pub struct ScriptedTask {
     pub calls: Arc<Mutex<Vec<Call>>>,
     pub completed: Arc<Mutex<Vec<ExtractJob>>>,
     pub exhausted: Arc<Mutex<Vec<(ExtractJob, String)>>>,
+    pub hook_failures: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl ScriptedTask {
@@ -52,7 +53,14 @@ impl ScriptedTask {
             calls: Arc::default(),
             completed: Arc::default(),
             exhausted: Arc::default(),
+            hook_failures: Arc::default(),
         }
+    }
+
+    /// The same task with a hook that fails its first `failures` calls.
+    pub fn with_failing_hook(self, failures: u32) -> Self {
+        self.hook_failures.store(failures, std::sync::atomic::Ordering::SeqCst);
+        self
     }
 
     pub fn calls(&self) -> Vec<Call> {
@@ -100,7 +108,15 @@ impl Task for ScriptedTask {
 
     async fn on_exhausted(&self, job: &ExtractJob, error: &str, _attempt: Attempt) -> anyhow::Result<()> {
         self.exhausted.lock().unwrap().push((job.clone(), error.to_owned()));
-        Ok(())
+        let failing = self.hook_failures.fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |left| left.checked_sub(1),
+        );
+        match failing {
+            Ok(_) => Err(anyhow::anyhow!("results table unreachable (scripted hook failure)")),
+            Err(_) => Ok(()),
+        }
     }
 }
 
@@ -155,12 +171,13 @@ pub fn job() -> ExtractJob {
     ExtractJob { attachment_id: uuid::Uuid::new_v4(), match_id: uuid::Uuid::new_v4() }
 }
 
-/// Delivered and not-yet-acknowledged counts of the task's consumer.
-pub async fn consumer_state(js: &jetstream::Context) -> (u64, usize) {
+/// Waiting and not-yet-acknowledged counts of the task's consumer; `None` until the worker has
+/// created it.
+pub async fn consumer_state(js: &jetstream::Context) -> Option<(u64, usize)> {
     let stream = js.get_stream("JOBS_EXTRACT").await.expect("stream");
-    let mut consumer: jetstream::consumer::PullConsumer = stream.get_consumer("extract").await.expect("consumer");
+    let mut consumer: jetstream::consumer::PullConsumer = stream.get_consumer("extract").await.ok()?;
     let info = consumer.info().await.expect("consumer info");
-    (info.num_pending, info.num_ack_pending)
+    Some((info.num_pending, info.num_ack_pending))
 }
 
 /// Messages left in the work-queue stream (acked and terminated ones are removed).
