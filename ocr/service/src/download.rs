@@ -25,10 +25,15 @@ impl DownloadError {
             DownloadError::Failed { .. } => OcrErrorCode::DownloadFailed,
         }
     }
+}
 
-    /// Only a failed transfer (network, S3 unavailable, timeout) can succeed on a later try.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, DownloadError::Failed { .. })
+/// Only a failed transfer (network, S3 unavailable, timeout) can succeed on a later try.
+impl worker_runtime::Classify for DownloadError {
+    fn failure(&self) -> worker_runtime::Failure {
+        match self {
+            DownloadError::Failed { .. } => worker_runtime::Failure::Retryable,
+            DownloadError::NotFound { .. } | DownloadError::TooLarge { .. } => worker_runtime::Failure::Permanent,
+        }
     }
 }
 

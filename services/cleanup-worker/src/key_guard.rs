@@ -39,6 +39,13 @@ pub enum KeyRejected {
     ControlCharacter(String),
 }
 
+/// A key the job names outside what may be deleted stays outside: the job is refused for good.
+impl worker_runtime::Classify for KeyRejected {
+    fn failure(&self) -> worker_runtime::Failure {
+        worker_runtime::Failure::Permanent
+    }
+}
+
 impl KeyGuard {
     pub fn new(prefixes: &[String]) -> Result<KeyGuard, KeyRejected> {
         if prefixes.is_empty() {

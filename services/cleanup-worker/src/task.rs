@@ -30,13 +30,11 @@ impl CleanupTask {
     /// for tests.
     pub async fn run(&self, job: &CleanupJob) -> Result<DeleteReport, TaskError> {
         // One key outside the prefixes refuses the whole job: permanent, nothing deleted.
-        let keys = self.guard.check_all(job.s3_keys.keys()).map_err(TaskError::permanent)?;
+        let keys = self.guard.check_all(job.s3_keys.keys())?;
         let report = batch_delete::delete_keys(&self.s3, &self.bucket, &keys, self.delete_passes, self.retry).await;
         if !report.failed.is_empty() {
             // If this fails (database down) the job is retried; deleting again is harmless.
-            orphans::record(&self.pool, &self.bucket, &report.failed, report.passes)
-                .await
-                .map_err(TaskError::retryable)?;
+            orphans::record(&self.pool, &self.bucket, &report.failed, report.passes).await?;
             self.orphaned_keys.inc_by(report.failed.len() as u64);
             let sample: Vec<&str> = report.failed.iter().take(5).map(|f| f.key.as_str()).collect();
             tracing::warn!(orphans = report.failed.len(), ?sample, last_error = %report.failed[0].error, "keys recorded as orphans for sweep-orphans");

@@ -30,12 +30,15 @@ pub enum HttpError {
     NotTheContract { url: String, status: u16, reason: String },
 }
 
-impl HttpError {
-    /// A capture too large for the server's body limit will be refused again. Any other
-    /// refusal without an output document (a wrong `OCR_URL` path, a proxy's error page) is a
-    /// deployment to fix, and the job should still be there when it is.
-    pub fn is_permanent(&self) -> bool {
-        matches!(self, HttpError::Refused { status: 413, .. })
+/// A capture too large for the server's body limit will be refused again. Any other refusal
+/// without an output document (a wrong `OCR_URL` path, a proxy's error page) is a deployment to
+/// fix, and the job should still be there when it is.
+impl worker_runtime::Classify for HttpError {
+    fn failure(&self) -> worker_runtime::Failure {
+        match self {
+            HttpError::Refused { status: 413, .. } => worker_runtime::Failure::Permanent,
+            _ => worker_runtime::Failure::Retryable,
+        }
     }
 }
 

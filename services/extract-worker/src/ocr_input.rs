@@ -3,6 +3,7 @@
 use proto::{ExtractJob, FriendEntry, MatchTeams, OcrJobInput, OcrOptions, RiotId, RoiProfile, S3Location};
 use sqlx::PgPool;
 use uuid::Uuid;
+use worker_runtime::{Classify, Failure};
 
 /// Most friends sent to the matcher (the contract's limit).
 pub const MAX_DICTIONARY: i64 = 1_000;
@@ -27,9 +28,13 @@ pub enum InputError {
     Database(#[from] sqlx::Error),
 }
 
-impl InputError {
-    pub fn is_permanent(&self) -> bool {
-        !matches!(self, InputError::Database(_))
+/// Only the database can be in a better state next time; the rest is what the job says.
+impl Classify for InputError {
+    fn failure(&self) -> Failure {
+        match self {
+            InputError::Database(_) => Failure::Retryable,
+            _ => Failure::Permanent,
+        }
     }
 }
 

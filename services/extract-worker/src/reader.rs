@@ -6,6 +6,7 @@
 use clap::{Args, ValueEnum};
 use ocr_service::pool::{OcrPool, OcrPoolError};
 use proto::{OcrJobInput, OcrJobOutput};
+use worker_runtime::{Classify, Failure};
 
 use crate::ocr_http::{HttpError, HttpReader};
 
@@ -41,13 +42,13 @@ pub enum ReadError {
     Http(#[from] HttpError),
 }
 
-impl ReadError {
-    /// Only an OCR server's refusal of the request itself is final; an engine that failed, a
-    /// server down, busy or too slow may do better on the next attempt.
-    pub fn is_permanent(&self) -> bool {
+/// Only an OCR server's refusal of the request itself is final; an engine that failed, a
+/// server down, busy or too slow may do better on the next attempt.
+impl Classify for ReadError {
+    fn failure(&self) -> Failure {
         match self {
-            ReadError::Pool(_) => false,
-            ReadError::Http(error) => error.is_permanent(),
+            ReadError::Pool(_) => Failure::Retryable,
+            ReadError::Http(error) => error.failure(),
         }
     }
 }

@@ -3,15 +3,15 @@
 use std::time::{Duration, Instant};
 
 use ocr::pipeline;
-use ocr_service::download::{self, DownloadError};
-use proto::{ExtractJob, OcrJobOutput, OcrReading};
+use ocr_service::download;
+use proto::{ExtractJob, OcrError, OcrJobOutput, OcrReading};
 use sqlx::PgPool;
 use tracing::Instrument as _;
 use worker_runtime::retry_policy::RetryPolicy;
-use worker_runtime::{Attempt, Task, TaskError, TaskPolicy};
+use worker_runtime::{Attempt, Classify, Failure, GiveUp, Task, TaskError, TaskPolicy};
 
 use crate::extract_metrics::ExtractMetrics;
-use crate::ocr_input::{self, InputError};
+use crate::ocr_input;
 use crate::reader::OcrReader;
 use crate::result_store;
 
@@ -37,9 +37,8 @@ impl ExtractTask {
         let loading = Instant::now();
         let input = ocr_input::build(&self.pool, job, &self.bucket, &self.region)
             .instrument(tracing::info_span!("db load ocr input", db.system = "postgresql"))
-            .await
-            .map_err(classify_input)?;
-        result_store::attempt_started(&self.pool, attachment_id, attempt.number).await.map_err(TaskError::retryable)?;
+            .await?;
+        result_store::attempt_started(&self.pool, attachment_id, attempt.number).await?;
         let load_time = loading.elapsed();
 
         let downloading = Instant::now();
@@ -49,8 +48,7 @@ impl ExtractTask {
                 aws.s3.bucket = %input.s3.bucket,
                 aws.s3.key = %input.s3.key
             ))
-            .await
-            .map_err(classify_download)?;
+            .await?;
         let download_time = downloading.elapsed();
 
         let image_bytes = image.len();
@@ -59,28 +57,19 @@ impl ExtractTask {
             .ocr
             .read(input, image)
             .instrument(tracing::info_span!("ocr read scoreboard", image.bytes = image_bytes))
-            .await
-            .map_err(|e| if e.is_permanent() { TaskError::permanent(e) } else { TaskError::retryable(e) })?;
+            .await?;
         let ocr_time = reading_started.elapsed();
         pipeline::record_step(&mut output, "download", download_time);
         let reading = match output {
             OcrJobOutput::Done(reading) => reading,
-            OcrJobOutput::Failed(failure) => {
-                let error = anyhow::anyhow!("{}: {}", failure.error.code, failure.error.message);
-                return Err(if failure.error.code.is_permanent() {
-                    TaskError::Permanent(error)
-                } else {
-                    TaskError::Retryable(error)
-                });
-            }
+            OcrJobOutput::Failed(failure) => return Err(ReadingFailed(failure.error).into()),
         };
 
         let writing = Instant::now();
         let result = serde_json::to_value(OcrJobOutput::Done(reading.clone())).map_err(TaskError::permanent)?;
         result_store::done(&self.pool, attachment_id, &model_name(&reading), &result, attempt.number)
             .instrument(tracing::info_span!("db upsert extraction_result", db.system = "postgresql"))
-            .await
-            .map_err(TaskError::retryable)?;
+            .await?;
         self.metrics.done(&reading);
         tracing::info!(
             %attachment_id,
@@ -114,13 +103,15 @@ impl Task for ExtractTask {
         self.run(&job, attempt).await.map(|_| ())
     }
 
-    async fn on_exhausted(&self, job: &ExtractJob, error: &str, attempt: Attempt) -> anyhow::Result<()> {
-        let recorded = result_store::failed(&self.pool, job, error, attempt.number).await?;
+    async fn on_exhausted(&self, job: &ExtractJob, why: GiveUp<'_>, attempt: Attempt) -> anyhow::Result<()> {
+        let error = why.to_string();
+        let recorded = result_store::failed(&self.pool, job, &error, attempt.number).await?;
         self.metrics.given_up(recorded);
         tracing::warn!(
             attachment_id = %job.attachment_id,
             %attempt,
             error,
+            reason = %why.reason(),
             recorded = ?recorded,
             "lol_endscreen_extract: failed"
         );
@@ -139,10 +130,14 @@ fn model_name(reading: &OcrReading) -> String {
     format!("{}; {}", versions.join("; "), reading.model.profile)
 }
 
-fn classify_input(error: InputError) -> TaskError {
-    if error.is_permanent() { TaskError::permanent(error) } else { TaskError::retryable(error) }
-}
+/// The reader answered with the contract's failure: its code says whether a new attempt can
+/// read the capture (an engine error) or never will (not a scoreboard, an image too large).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {}", .0.code, .0.message)]
+pub struct ReadingFailed(pub OcrError);
 
-fn classify_download(error: DownloadError) -> TaskError {
-    if error.is_retryable() { TaskError::retryable(error) } else { TaskError::permanent(error) }
+impl Classify for ReadingFailed {
+    fn failure(&self) -> Failure {
+        if self.0.code.is_permanent() { Failure::Permanent } else { Failure::Retryable }
+    }
 }

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use testkit::TestDatabase;
 use uuid::Uuid;
 use worker_runtime::database::MIGRATOR;
+use worker_runtime::{Classify, Failure};
 
 struct Seeded {
     pool: PgPool,
@@ -119,11 +120,14 @@ async fn jobs_pointing_at_nothing_are_permanent_failures() {
     let seeded = seed().await;
     let missing = ExtractJob { attachment_id: Uuid::new_v4(), match_id: seeded.match_id };
     let error = ocr_input::build(&seeded.pool, &missing, "b", "r").await.expect_err("no such attachment");
-    assert!(matches!(error, ocr_input::InputError::AttachmentMissing(_)) && error.is_permanent());
+    assert!(matches!(error, ocr_input::InputError::AttachmentMissing(_)) && (error.failure() == Failure::Permanent));
 
     let other_match = ExtractJob { attachment_id: seeded.attachment_id, match_id: Uuid::new_v4() };
     let error = ocr_input::build(&seeded.pool, &other_match, "b", "r").await.expect_err("wrong match");
-    assert!(matches!(error, ocr_input::InputError::OtherMatch { .. }) && error.is_permanent(), "{error}");
+    assert!(
+        matches!(error, ocr_input::InputError::OtherMatch { .. }) && (error.failure() == Failure::Permanent),
+        "{error}"
+    );
 
     sqlx::query("UPDATE attachment SET kind = 'PHOTO' WHERE id = $1")
         .bind(seeded.attachment_id)
@@ -132,7 +136,7 @@ async fn jobs_pointing_at_nothing_are_permanent_failures() {
         .unwrap();
     let photo = ExtractJob { attachment_id: seeded.attachment_id, match_id: seeded.match_id };
     let error = ocr_input::build(&seeded.pool, &photo, "b", "r").await.expect_err("a photo");
-    assert!(error.to_string().contains("PHOTO") && error.is_permanent(), "{error}");
+    assert!(error.to_string().contains("PHOTO") && (error.failure() == Failure::Permanent), "{error}");
 }
 
 #[tokio::test]
@@ -141,7 +145,7 @@ async fn a_closed_pool_is_a_retryable_failure() {
     seeded.pool.close().await;
     let job = ExtractJob { attachment_id: seeded.attachment_id, match_id: seeded.match_id };
     let error = ocr_input::build(&seeded.pool, &job, "b", "r").await.expect_err("pool closed");
-    assert!(!error.is_permanent(), "{error}");
+    assert!(error.failure() == Failure::Retryable, "{error}");
 }
 
 #[derive(Debug, PartialEq, sqlx::FromRow)]

@@ -1,10 +1,11 @@
 //! What a service provides: a [`Task`] — the job type it consumes, how to handle one, how to
-//! classify failures, and its [`TaskPolicy`].
+//! classify failures ([`Classify`]), and its [`TaskPolicy`].
 
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::dead_letter::Reason;
 use crate::retry_policy::RetryPolicy;
 
 /// How a handler failed. The distinction decides everything that follows:
@@ -25,6 +26,73 @@ impl TaskError {
 
     pub fn permanent(error: impl Into<anyhow::Error>) -> Self {
         TaskError::Permanent(error.into())
+    }
+}
+
+/// Whether another attempt can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Retryable,
+    Permanent,
+}
+
+/// An error that knows whether trying again can help. Each error type a handler meets says so
+/// once, next to its variants, and `?` in a handler turns it into the matching [`TaskError`].
+pub trait Classify: std::error::Error + Send + Sync + 'static {
+    fn failure(&self) -> Failure;
+}
+
+impl<E: Classify> From<E> for TaskError {
+    fn from(error: E) -> Self {
+        match error.failure() {
+            Failure::Retryable => TaskError::Retryable(error.into()),
+            Failure::Permanent => TaskError::Permanent(error.into()),
+        }
+    }
+}
+
+/// The database unreachable, a timeout, a lost connection, a serialisation conflict: the job's
+/// own data is checked before it reaches a query, so a database error is the database's state.
+impl Classify for sqlx::Error {
+    fn failure(&self) -> Failure {
+        Failure::Retryable
+    }
+}
+
+/// Why a job is given up on, as the task's hook and the dead letter see it.
+#[derive(Debug, Clone, Copy)]
+pub enum GiveUp<'a> {
+    /// The last attempt failed retryably, or an attempt failed permanently, with this error.
+    Failed(&'a TaskError),
+    /// A delivery came past the last attempt: that attempt never reported back (the worker
+    /// crashed, timed out or lost its connection).
+    NeverReportedBack,
+    /// An earlier delivery gave up but could not finish; this is what it noted.
+    Noted { reason: Reason, error: &'a str },
+    /// The payload is not a job of the subject's contract (no hook runs: there is no job).
+    Undecodable(&'a str),
+}
+
+impl GiveUp<'_> {
+    pub fn reason(&self) -> Reason {
+        match self {
+            GiveUp::Failed(TaskError::Retryable(_)) | GiveUp::NeverReportedBack => Reason::Exhausted,
+            GiveUp::Failed(TaskError::Permanent(_)) => Reason::Permanent,
+            GiveUp::Noted { reason, .. } => *reason,
+            GiveUp::Undecodable(_) => Reason::Undecodable,
+        }
+    }
+}
+
+impl fmt::Display for GiveUp<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GiveUp::Failed(error) => write!(f, "{error}"),
+            GiveUp::NeverReportedBack => f.write_str(
+                "the previous attempt never reported back (worker crashed, timed out or lost its connection)",
+            ),
+            GiveUp::Noted { error, .. } | GiveUp::Undecodable(error) => f.write_str(error),
+        }
     }
 }
 
@@ -80,14 +148,15 @@ pub trait Task: Send + Sync + 'static {
     /// Runs once when the job is given up on — after its last attempt failed, or at once on a
     /// permanent failure — before the message is dead-lettered and terminated. If the hook
     /// itself fails the message is retried later, so the hook must be idempotent too.
-    /// `attempt` is the one that failed last.
+    /// `attempt` is the one that failed last; `why` says how (its `Display` is the error the
+    /// dead letter stores).
     fn on_exhausted(
         &self,
         job: &Self::Job,
-        error: &str,
+        why: GiveUp<'_>,
         attempt: Attempt,
     ) -> impl Future<Output = anyhow::Result<()>> + Send {
-        let _ = (job, error, attempt);
+        let _ = (job, why, attempt);
         async { Ok(()) }
     }
 }

@@ -41,6 +41,7 @@ use crate::metrics::{Metrics, TaskLabel};
 use crate::prefetch::{Held, Window};
 use crate::provision::{self, ProvisionError};
 use crate::shutdown::Shutdown;
+use crate::task::GiveUp;
 use crate::task::{Attempt, Task, TaskError};
 use crate::trace_headers;
 
@@ -230,14 +231,14 @@ async fn settle<T: Task>(
         // Not even parsed: a stream made before the limit existed could still hold such a job.
         let error = format!("payload is {} bytes; the limit for this subject is {limit}", message.payload.len());
         tracing::error!(error, "payload refused unread");
-        return give_up(shared, message, stream_sequence, None, Reason::Undecodable, attempt, &error).await;
+        return give_up(shared, message, stream_sequence, None, attempt, GiveUp::Undecodable(&error)).await;
     }
     let job = match proto::decode::<T::Job>(&message.payload) {
         Ok(job) => job,
         Err(error) => {
             tracing::error!(%error, "payload rejected by the contract");
-            return give_up(shared, message, stream_sequence, None, Reason::Undecodable, attempt, &error.to_string())
-                .await;
+            let error = error.to_string();
+            return give_up(shared, message, stream_sequence, None, attempt, GiveUp::Undecodable(&error)).await;
         }
     };
     // A redelivery may carry a give-up an earlier delivery could not finish (its hook or its
@@ -251,12 +252,12 @@ async fn settle<T: Task>(
         });
         if let Some(why) = noted {
             let failed = Attempt { number: why.attempt, ..attempt };
-            return give_up(shared, message, stream_sequence, Some(&job), why.reason, failed, &why.error).await;
+            let noted = GiveUp::Noted { reason: why.reason, error: &why.error };
+            return give_up(shared, message, stream_sequence, Some(&job), failed, noted).await;
         }
     }
     if attempt.number > attempt.max {
-        let error = "the previous attempt never reported back (worker crashed, timed out or lost its connection)";
-        return give_up(shared, message, stream_sequence, Some(&job), Reason::Exhausted, attempt, error).await;
+        return give_up(shared, message, stream_sequence, Some(&job), attempt, GiveUp::NeverReportedBack).await;
     }
 
     let started = Instant::now();
@@ -280,22 +281,15 @@ async fn settle<T: Task>(
         }
         Err(error) => {
             shared.metrics.failed.get_or_create(&shared.label).inc();
-            match error {
-                TaskError::Retryable(error) if !attempt.is_last() => {
+            match &error {
+                TaskError::Retryable(cause) if !attempt.is_last() => {
                     let delay = shared.task.policy().retry.delay(attempt.number);
-                    tracing::warn!(attempt = %attempt, retry_in_ms = delay.as_millis() as u64, error = format!("{error:#}"), "attempt failed; will retry");
+                    tracing::warn!(attempt = %attempt, retry_in_ms = delay.as_millis() as u64, error = format!("{cause:#}"), "attempt failed; will retry");
                     nak(message, delay).await;
                     shared.metrics.retried.get_or_create(&shared.label).inc();
                     Outcome::Retrying
                 }
-                TaskError::Retryable(error) => {
-                    let error = format!("{error:#}");
-                    give_up(shared, message, stream_sequence, Some(&job), Reason::Exhausted, attempt, &error).await
-                }
-                TaskError::Permanent(error) => {
-                    let error = format!("{error:#}");
-                    give_up(shared, message, stream_sequence, Some(&job), Reason::Permanent, attempt, &error).await
-                }
+                _ => give_up(shared, message, stream_sequence, Some(&job), attempt, GiveUp::Failed(&error)).await,
             }
         }
     }
@@ -344,12 +338,13 @@ async fn give_up<T: Task>(
     message: &jetstream::Message,
     stream_sequence: u64,
     job: Option<&T::Job>,
-    reason: Reason,
     attempt: Attempt,
-    error: &str,
+    why: GiveUp<'_>,
 ) -> Outcome {
+    let (reason, error) = (why.reason(), why.to_string());
+    let error = error.as_str();
     if let Some(job) = job
-        && let Err(hook_error) = shared.task.on_exhausted(job, error, attempt).await
+        && let Err(hook_error) = shared.task.on_exhausted(job, why, attempt).await
     {
         tracing::error!(
             error = format!("{hook_error:#}"),

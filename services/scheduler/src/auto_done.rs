@@ -88,7 +88,7 @@ impl Task for AutoDoneTask {
 
     async fn handle(&self, tick: AutoDoneTick, _attempt: Attempt) -> Result<(), TaskError> {
         let scheduled_at = tick.scheduled_at_utc();
-        match process_tick(&self.pool, scheduled_at).await.map_err(TaskError::retryable)? {
+        match process_tick(&self.pool, scheduled_at).await? {
             TickOutcome::Transitioned(count) => {
                 self.sessions_closed.inc_by(count);
                 tracing::info!(%scheduled_at, sessions = count, "auto-done: transitioned {count} sessions");

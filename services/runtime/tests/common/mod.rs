@@ -9,7 +9,7 @@ use worker_runtime::metrics::Metrics;
 use worker_runtime::retry_policy::RetryPolicy;
 use worker_runtime::shutdown::Shutdown;
 use worker_runtime::worker::{self, WorkerSettings};
-use worker_runtime::{Attempt, Task, TaskError, TaskPolicy};
+use worker_runtime::{Attempt, GiveUp, Task, TaskError, TaskPolicy};
 
 /// What the scripted handler does on a given attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,8 +106,8 @@ impl Task for ScriptedTask {
         Ok(())
     }
 
-    async fn on_exhausted(&self, job: &ExtractJob, error: &str, _attempt: Attempt) -> anyhow::Result<()> {
-        self.exhausted.lock().unwrap().push((job.clone(), error.to_owned()));
+    async fn on_exhausted(&self, job: &ExtractJob, why: GiveUp<'_>, _attempt: Attempt) -> anyhow::Result<()> {
+        self.exhausted.lock().unwrap().push((job.clone(), why.to_string()));
         let failing = self.hook_failures.fetch_update(
             std::sync::atomic::Ordering::SeqCst,
             std::sync::atomic::Ordering::SeqCst,
