@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use outbox_relay::{Relay, RelaySettings, metrics::RelayMetrics, relay};
-use worker_runtime::config::{DatabaseConfig, NatsConfig};
+use worker_runtime::config::{self, DatabaseConfig, NatsConfig};
 use worker_runtime::metrics::Metrics;
 use worker_runtime::retry_policy::RetryPolicy;
 use worker_runtime::service::connect_nats;
@@ -64,14 +64,6 @@ impl Cli {
             retention: Duration::from_secs(self.retention_hours.saturating_mul(3600)),
         }
     }
-
-    fn health_addr(&self) -> anyhow::Result<Option<std::net::SocketAddr>> {
-        Ok(match self.health_addr.as_deref() {
-            Some("") => None,
-            Some(addr) => Some(addr.parse().context("HEALTH_ADDR")?),
-            None => Some(std::net::SocketAddr::from(([127, 0, 0, 1], DEFAULT_HEALTH_PORT))),
-        })
-    }
 }
 
 #[tokio::main]
@@ -89,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
     let mut metrics = Metrics::default();
     relay_metrics.register(metrics.registry_mut());
     let metrics = Arc::new(metrics);
-    if let Some(addr) = cli.health_addr()? {
+    if let Some(addr) = config::health_addr(cli.health_addr.as_deref(), DEFAULT_HEALTH_PORT).context("HEALTH_ADDR")? {
         let (nats, pool, metrics, shutdown) = (nats.clone(), pool.clone(), metrics.clone(), shutdown.clone());
         tokio::spawn(async move {
             if let Err(error) = health::serve(addr, nats, Some(pool), metrics, shutdown).await {

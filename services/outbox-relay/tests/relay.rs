@@ -29,16 +29,6 @@ async fn start_relay(nats: &NatsServer, db: &TestDatabase, env: &[(&str, &str)])
     testkit::start_ready(command, "outbox-relay").await
 }
 
-/// A value of the relay's `/metrics`, e.g. `worker_outbox_published_total`.
-async fn metric(port: u16, name: &str) -> f64 {
-    let (_, body) = testkit::http_get(port, "/metrics").await.expect("the relay answers /metrics");
-    body.lines()
-        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no {name} in {body}"))
-        .parse()
-        .expect("a number")
-}
-
 async fn provisioned(nats: &NatsServer) -> jetstream::Context {
     let js = jetstream::new(nats.client().await);
     provision::ensure_all_streams(&js, 1).await.expect("provision the streams as admin");
@@ -189,7 +179,7 @@ async fn a_row_outside_the_contract_is_rejected_not_published_nor_retried() {
     assert_eq!(status, "REJECTED");
     assert!(error.contains("attachmentId"), "the reason names the field: {error}");
     assert_eq!(message_ids(&js, "JOBS_EXTRACT").await, ["good"]);
-    assert_eq!(metric(port, "worker_outbox_rejected_total").await, 1.0);
+    assert_eq!(testkit::metric(port, "worker_outbox_rejected_total").await, 1.0);
 }
 
 #[tokio::test]
@@ -215,12 +205,12 @@ async fn a_thousand_jobs_enqueued_while_nats_is_down_are_all_published_once_when
         tx.commit().await.unwrap();
     }
     wait_until("the backlog gauge to show the waiting rows", Duration::from_secs(15), || async {
-        metric(port, "worker_outbox_pending_rows").await == 1000.0
+        testkit::metric(port, "worker_outbox_pending_rows").await == 1000.0
     })
     .await;
     tokio::time::sleep_until(outage + Duration::from_secs(30)).await; // the outage itself, not a synchronisation
     assert_eq!(count(&db.pool, "SELECT count(*) FROM jobs.outbox WHERE status = 'PENDING'").await, 1000);
-    assert!(metric(port, "worker_outbox_oldest_pending_age_seconds").await > 0.0);
+    assert!(testkit::metric(port, "worker_outbox_oldest_pending_age_seconds").await > 0.0);
     nats.restart().await;
 
     let js = jetstream::new(nats.client().await);
@@ -243,7 +233,7 @@ async fn a_thousand_jobs_enqueued_while_nats_is_down_are_all_published_once_when
         "the stream holds exactly the outbox's jobs"
     );
     wait_until("the backlog gauge back at zero", Duration::from_secs(15), || async {
-        metric(port, "worker_outbox_pending_rows").await == 0.0
+        testkit::metric(port, "worker_outbox_pending_rows").await == 0.0
     })
     .await;
 }
@@ -285,7 +275,11 @@ async fn a_relay_killed_between_publish_and_mark_leaves_the_job_once_in_the_stre
     })
     .await;
     assert_eq!(message_ids(&js, "JOBS_EXTRACT").await, ["outbox:1"], "one copy in the stream");
-    assert_eq!(metric(port, "worker_outbox_duplicates_total").await, 1.0, "the second publish was a recognised copy");
+    assert_eq!(
+        testkit::metric(port, "worker_outbox_duplicates_total").await,
+        1.0,
+        "the second publish was a recognised copy"
+    );
     assert_eq!(
         count(&db.pool, "SELECT stream_sequence FROM jobs.outbox").await,
         1,
@@ -313,12 +307,14 @@ async fn two_relays_publish_ten_thousand_rows_each_once() {
     })
     .await;
     assert_eq!(stored(&js, "JOBS_CLEANUP").await, 10_000);
-    let published =
-        [metric(one, "worker_outbox_published_total").await, metric(two, "worker_outbox_published_total").await];
+    let published = [
+        testkit::metric(one, "worker_outbox_published_total").await,
+        testkit::metric(two, "worker_outbox_published_total").await,
+    ];
     assert_eq!(published[0] + published[1], 10_000.0, "no row published twice: {published:?}");
     assert!(published.iter().all(|&n| n > 0.0), "both relays took rows: {published:?}");
     for port in [one, two] {
-        assert_eq!(metric(port, "worker_outbox_duplicates_total").await, 0.0);
+        assert_eq!(testkit::metric(port, "worker_outbox_duplicates_total").await, 0.0);
     }
 }
 

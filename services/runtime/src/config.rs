@@ -146,10 +146,16 @@ impl WorkerConfig {
     /// The health address to bind: `HEALTH_ADDR`, else the binary's own default port on
     /// loopback, so the three binaries can run side by side on one machine.
     pub fn health_addr(&self, default_port: u16) -> Result<Option<SocketAddr>, std::net::AddrParseError> {
-        match self.health_addr.as_deref() {
-            Some("") => Ok(None),
-            Some(addr) => addr.parse().map(Some),
-            None => Ok(Some(SocketAddr::from(([127, 0, 0, 1], default_port)))),
-        }
+        health_addr(self.health_addr.as_deref(), default_port)
+    }
+}
+
+/// `HEALTH_ADDR` as every binary reads it: empty disables the endpoints, unset means the
+/// binary's own default port on loopback.
+pub fn health_addr(value: Option<&str>, default_port: u16) -> Result<Option<SocketAddr>, std::net::AddrParseError> {
+    match value {
+        Some("") => Ok(None),
+        Some(addr) => addr.parse().map(Some),
+        None => Ok(Some(SocketAddr::from(([127, 0, 0, 1], default_port)))),
     }
 }

@@ -24,15 +24,6 @@ async fn start_scheduler(nats: &NatsServer, db: &TestDatabase) -> (Child, u16) {
     testkit::start_ready(command, "scheduler").await
 }
 
-async fn counter(port: u16, name: &str) -> u64 {
-    let (_, body) = testkit::http_get(port, "/metrics").await.expect("the scheduler answers /metrics");
-    body.lines()
-        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no {name} in {body}"))
-        .parse()
-        .expect("a count")
-}
-
 /// An attachment of `kind` uploaded `minutes_ago` to a new match.
 async fn upload(pool: &PgPool, kind: &str, minutes_ago: i32) -> Uuid {
     let (session, game, attachment) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
@@ -75,7 +66,8 @@ async fn the_sweep_enqueues_each_fallen_through_upload_once_and_nothing_else() {
     let (_one, one) = start_scheduler(&nats, &db).await;
     let (_two, two) = start_scheduler(&nats, &db).await;
     wait_until("three sweeps in each replica", Duration::from_secs(30), || async {
-        counter(one, "worker_extract_sweeps_total").await >= 3 && counter(two, "worker_extract_sweeps_total").await >= 3
+        testkit::metric(one, "worker_extract_sweeps_total").await >= 3.0
+            && testkit::metric(two, "worker_extract_sweeps_total").await >= 3.0
     })
     .await;
 
@@ -85,8 +77,8 @@ async fn the_sweep_enqueues_each_fallen_through_upload_once_and_nothing_else() {
     assert_eq!(enqueued[0].0, format!("sweep:extract:{fallen_through}"));
     let job: proto::ExtractJob = proto::decode(enqueued[0].1.to_string().as_bytes()).expect("a valid extract job");
     assert_eq!(job.attachment_id, fallen_through);
-    let counted = counter(one, "worker_extract_sweep_enqueued_total").await
-        + counter(two, "worker_extract_sweep_enqueued_total").await;
-    assert_eq!(counted, 1, "the replicas counted one enqueue between them");
+    let counted = testkit::metric(one, "worker_extract_sweep_enqueued_total").await
+        + testkit::metric(two, "worker_extract_sweep_enqueued_total").await;
+    assert_eq!(counted, 1.0, "the replicas counted one enqueue between them");
     assert_eq!(nats.permission_violations(), Vec::<String>::new());
 }

@@ -100,6 +100,17 @@ pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
+/// The value of the unlabelled series `name` (e.g. `worker_outbox_published_total`) on the
+/// `/metrics` of the service whose health port is `port`; panics if it is not exported.
+pub async fn metric(port: u16, name: &str) -> f64 {
+    let (_, body) = http_get(port, "/metrics").await.unwrap_or_else(|| panic!("nothing answers /metrics on {port}"));
+    body.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{name} is not a number: {e}"))
+}
+
 /// Spawn a service with its health endpoint on a free port (`HEALTH_ADDR`), killed when dropped,
 /// and wait until its `/readyz` answers. The caller sets the rest of the environment and where
 /// the output goes. Returns the child and the port.
