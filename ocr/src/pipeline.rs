@@ -19,6 +19,27 @@ use crate::ppocr::PpOcrModels;
 use crate::preprocess::Look;
 use crate::{decode, preprocess, riot_id, seating, title};
 
+/// Why a capture has no reading; each kind maps to one of the contract's error codes.
+#[derive(Debug, thiserror::Error)]
+enum ReadFailure {
+    #[error(transparent)]
+    Decode(#[from] decode::DecodeError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Layout(#[from] layout::NotAScoreboard),
+}
+
+impl ReadFailure {
+    fn code(&self) -> OcrErrorCode {
+        match self {
+            ReadFailure::Decode(error) => error.code(),
+            ReadFailure::Engine(_) => OcrErrorCode::OcrEngineError,
+            ReadFailure::Layout(_) => OcrErrorCode::NotAScoreboard,
+        }
+    }
+}
+
 pub struct Pipeline<R: LineReader> {
     reader: R,
     /// Finds the texts the layout is built from.
@@ -116,10 +137,10 @@ impl<R: LineReader> Pipeline<R> {
                 reading.timings = timings.finish();
                 OcrJobOutput::Done(reading)
             }
-            Err((code, message)) => OcrJobOutput::Failed(OcrFailure {
+            Err(failure) => OcrJobOutput::Failed(OcrFailure {
                 job_id: input.job_id,
                 model: self.model(input),
-                error: OcrError { code, message },
+                error: OcrError { code: failure.code(), message: failure.to_string() },
                 timings: timings.finish(),
             }),
         };
@@ -132,14 +153,13 @@ impl<R: LineReader> Pipeline<R> {
         bytes: &[u8],
         timings: &mut Timings,
         layout_found: &mut Option<Layout>,
-    ) -> Result<OcrReading, (OcrErrorCode, String)> {
-        let engine_error = |e: EngineError| (OcrErrorCode::OcrEngineError, e.to_string());
+    ) -> Result<OcrReading, ReadFailure> {
         timings.step("decode");
-        let image = decode::decode(bytes).map_err(|e| (e.code(), e.to_string()))?;
+        let image = decode::decode(bytes)?;
         timings.step("detect");
-        let boxes = self.detector.detect(&image).map_err(engine_error)?;
+        let boxes = self.detector.detect(&image)?;
         timings.step("layout");
-        let found = layout::find(&image, &boxes).map_err(|e| (OcrErrorCode::NotAScoreboard, e.to_string()))?;
+        let found = layout::find(&image, &boxes)?;
         *layout_found = Some(found.clone());
 
         timings.step("title");
@@ -148,7 +168,7 @@ impl<R: LineReader> Pipeline<R> {
         let (mut winner_side, mut winner_confidence) = (None, 0.0);
         if let Some(title_cell) = found.title {
             for look in std::iter::once(preprocess::FIRST_LOOK).chain(preprocess::SECOND_LOOKS) {
-                let reading = self.read_cell(&image, title_cell, scale, look).map_err(engine_error)?;
+                let reading = self.read_cell(&image, title_cell, scale, look)?;
                 (winner_side, winner_confidence) = title::winner(&reading.text, reading.confidence);
                 title_readings.push(reading);
                 if winner_side.is_some() {
@@ -158,8 +178,7 @@ impl<R: LineReader> Pipeline<R> {
             if winner_side.is_none()
                 && let Some(second) = self.second.as_mut()
             {
-                let reading =
-                    second.read_line(&image::imageops::grayscale(&crop(&image, title_cell))).map_err(engine_error)?;
+                let reading = second.read_line(&image::imageops::grayscale(&crop(&image, title_cell)))?;
                 (winner_side, winner_confidence) = title::winner(&reading.text, reading.confidence);
                 title_readings.push(reading);
             }
@@ -168,7 +187,7 @@ impl<R: LineReader> Pipeline<R> {
         let mut rows = Vec::with_capacity(10);
         for (side, cells) in [(Side::Blue, &found.blue), (Side::Red, &found.red)] {
             for (n, cell) in cells.iter().enumerate() {
-                let reading = self.read_cell(&image, *cell, scale, preprocess::FIRST_LOOK).map_err(engine_error)?;
+                let reading = self.read_cell(&image, *cell, scale, preprocess::FIRST_LOOK)?;
                 rows.push(Row { side, row: n as u8, readings: vec![reading] });
             }
         }
@@ -183,19 +202,19 @@ impl<R: LineReader> Pipeline<R> {
                 let cut = crop(&image, cell);
                 for look in preprocess::SECOND_LOOKS {
                     let line = preprocess::text_line(&cut, scale, look);
-                    rows[r].readings.push(self.reader.read_line(&line).map_err(engine_error)?);
+                    rows[r].readings.push(self.reader.read_line(&line)?);
                 }
                 if let Some(hangul) = self.hangul.as_mut() {
                     for look in [preprocess::GREY_LOOK, preprocess::FIRST_LOOK] {
                         let line = preprocess::text_line(&cut, scale, look);
-                        rows[r].readings.push(hangul.read_line(&line).map_err(engine_error)?);
+                        rows[r].readings.push(hangul.read_line(&line)?);
                     }
                 }
                 if let Some(second) = self.second.as_mut() {
                     // The neural reader takes the cell as it is (grey, light on dark, no margin):
                     // Tesseract's upscale and white frame shrink the text it sees.
                     let line = image::imageops::grayscale(&cut);
-                    rows[r].readings.push(second.read_line(&line).map_err(engine_error)?);
+                    rows[r].readings.push(second.read_line(&line)?);
                 }
             }
             matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);

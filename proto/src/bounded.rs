@@ -13,7 +13,7 @@ macro_rules! bounded {
             pub const MIN: $inner = $min;
             pub const MAX: $inner = $max;
 
-            pub fn new(value: $inner) -> Result<Self, String> {
+            pub fn new(value: $inner) -> Result<Self, $crate::Invalid> {
                 Self::try_from(value)
             }
 
@@ -23,13 +23,18 @@ macro_rules! bounded {
         }
 
         impl TryFrom<$inner> for $name {
-            type Error = String;
+            type Error = $crate::Invalid;
 
             fn try_from(value: $inner) -> Result<Self, Self::Error> {
                 if (Self::MIN..=Self::MAX).contains(&value) {
                     Ok($name(value))
                 } else {
-                    Err(format!("{value} is outside {}..={}", Self::MIN, Self::MAX))
+                    // Every bounded type is a u8 or f64, which f64 holds exactly.
+                    Err($crate::Invalid::OutOfRange {
+                        value: f64::from(value),
+                        min: f64::from(Self::MIN),
+                        max: f64::from(Self::MAX),
+                    })
                 }
             }
         }

@@ -2,6 +2,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Invalid;
 use crate::contract::contract;
 
 /// Most keys one cleanup message may carry. Five DeleteObjects calls at most per message keeps a
@@ -40,20 +41,20 @@ impl S3KeyList {
 }
 
 impl TryFrom<Vec<String>> for S3KeyList {
-    type Error = String;
+    type Error = Invalid;
 
     fn try_from(keys: Vec<String>) -> Result<Self, Self::Error> {
         if keys.is_empty() || keys.len() > MAX_CLEANUP_KEYS {
-            return Err(format!("must hold 1 to {MAX_CLEANUP_KEYS} keys, got {}", keys.len()));
+            return Err(Invalid::KeyCount { max: MAX_CLEANUP_KEYS, got: keys.len() });
         }
         let mut seen = HashSet::with_capacity(keys.len());
         for (index, key) in keys.iter().enumerate() {
             let chars = key.chars().count();
             if chars == 0 || chars > MAX_S3_KEY_CHARS {
-                return Err(format!("key {index} must be 1 to {MAX_S3_KEY_CHARS} characters, got {chars}"));
+                return Err(Invalid::KeyLength { index, max: MAX_S3_KEY_CHARS, got: chars });
             }
             if !seen.insert(key.as_str()) {
-                return Err(format!("key {index} ({key:?}) is listed twice"));
+                return Err(Invalid::KeyListedTwice { index, key: key.clone() });
             }
         }
         Ok(S3KeyList(keys))

@@ -10,12 +10,14 @@ mod bounded;
 mod cleanup_job;
 mod contract;
 mod extract_job;
+mod invalid;
 mod ocr_job;
 
 pub use auto_done_tick::AutoDoneTick;
 pub use cleanup_job::{CleanupJob, MAX_CLEANUP_KEYS, MAX_S3_KEY_CHARS, S3KeyList};
 pub use contract::{Contract, ContractError, Job, decode, encode, from_value_unchecked};
 pub use extract_job::ExtractJob;
+pub use invalid::Invalid;
 pub use ocr_job::{
     Confidence, FriendEntry, MatchMethod, MatchTeams, ModelInfo, OcrCandidate, OcrError, OcrErrorCode, OcrFailure,
     OcrJobInput, OcrJobOutput, OcrOptions, OcrReading, OcrTexts, ParsedRow, ParsedRows, Percent, RecordedTeam, RiotId,

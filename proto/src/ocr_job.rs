@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::Invalid;
 use crate::bounded::bounded;
 use crate::contract::contract;
 
@@ -70,14 +71,14 @@ impl Team {
 }
 
 impl TryFrom<Vec<Uuid>> for Team {
-    type Error = String;
+    type Error = Invalid;
 
     fn try_from(ids: Vec<Uuid>) -> Result<Self, Self::Error> {
         if ids.len() > Self::MAX_PLAYERS {
-            return Err(format!("a team has at most {} players, got {}", Self::MAX_PLAYERS, ids.len()));
+            return Err(Invalid::TeamSize { max: Self::MAX_PLAYERS, got: ids.len() });
         }
-        if let Some(duplicate) = ids.iter().enumerate().find(|(i, id)| ids[..*i].contains(id)) {
-            return Err(format!("friend {} is listed twice", duplicate.1));
+        if let Some((_, duplicate)) = ids.iter().enumerate().find(|(i, id)| ids[..*i].contains(id)) {
+            return Err(Invalid::FriendListedTwice(*duplicate));
         }
         Ok(Team(ids))
     }
@@ -118,16 +119,16 @@ impl RiotId {
 }
 
 impl TryFrom<String> for RiotId {
-    type Error = String;
+    type Error = Invalid;
 
     fn try_from(text: String) -> Result<Self, Self::Error> {
         let Some((game_name, tag_line)) = text.split_once('#') else {
-            return Err(format!("{text:?} is not gameName#tagLine"));
+            return Err(Invalid::NotARiotId(text));
         };
         let name_chars = game_name.chars().count();
         let tag_chars = tag_line.chars().count();
         if !(1..=16).contains(&name_chars) || !(2..=5).contains(&tag_chars) || tag_line.contains('#') {
-            return Err(format!("{text:?} is not gameName#tagLine (name 1-16, tag 2-5 characters)"));
+            return Err(Invalid::RiotIdLength(text));
         }
         Ok(RiotId { game_name: game_name.to_owned(), tag_line: tag_line.to_owned() })
     }
@@ -250,16 +251,16 @@ mod present_or_null {
 }
 
 impl TryFrom<WireOutput> for OcrJobOutput {
-    type Error = String;
+    type Error = Invalid;
 
     fn try_from(wire: WireOutput) -> Result<Self, Self::Error> {
-        fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
-            value.ok_or_else(|| format!("{field} is required when status is done"))
+        fn required<T>(value: Option<T>, field: &'static str) -> Result<T, Invalid> {
+            value.ok_or(Invalid::Required { field, status: "done" })
         }
         match wire.status {
             Status::Done => {
                 if wire.error.is_some() {
-                    return Err("error must be absent when status is done".to_owned());
+                    return Err(Invalid::Forbidden { field: "error", status: "done" });
                 }
                 Ok(OcrJobOutput::Done(OcrReading {
                     job_id: wire.job_id,
@@ -280,7 +281,7 @@ impl TryFrom<WireOutput> for OcrJobOutput {
             Status::Failed => Ok(OcrJobOutput::Failed(OcrFailure {
                 job_id: wire.job_id,
                 model: wire.model,
-                error: wire.error.ok_or("error is required when status is failed")?,
+                error: wire.error.ok_or(Invalid::Required { field: "error", status: "failed" })?,
                 timings: wire.timings,
             })),
         }

@@ -13,7 +13,7 @@ use proto::{AutoDoneTick, CleanupJob, ExtractJob, OcrErrorCode, OcrJobOutput};
 use serde_json::Value;
 use testkit::{NatsServer, TestDatabase, wait_until};
 use tokio::process::Command;
-use worker_runtime::dead_letter::DeadLetters;
+use worker_runtime::dead_letter::{DeadLetters, Reason};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
@@ -89,7 +89,9 @@ async fn a_worker_fed_the_payload_corpus_dead_letters_each_and_stays_up() {
         letters.list("extract").await.map(|l| l.len()).unwrap_or(0) == stored
     })
     .await;
-    assert!(letters.list("extract").await.unwrap().iter().all(|l| l.reason == "undecodable" && l.attempts == 1));
+    assert!(
+        letters.list("extract").await.unwrap().iter().all(|l| l.reason == Some(Reason::Undecodable) && l.attempts == 1)
+    );
     assert_eq!(testkit::http_get(port, "/healthz").await.map(|(status, _)| status), Some(200), "still up");
     testkit::signal(&worker, "TERM");
     assert!(worker.wait().await.unwrap().success());

@@ -2,7 +2,9 @@
 //! cleanup worker processes (production settings), 10,000 queued jobs, and four faults injected
 //! while they run — kill -9 of a worker, kill -9 of a NATS node, a Postgres restart, and the S3
 //! server frozen for 20 s. Afterwards every job must have exactly one final outcome and none may
-//! be lost; duplicated side effects are counted and printed with the timings.
+//! be lost, each FAILED extraction has exactly one dead letter, and jobs finished twice (a fault
+//! took their ack) are no more than the deliveries the workers held at the faults. The counts
+//! are printed with the timings.
 //!
 //! Volume stand-in (clearly not OCR work): 5,900 of the 6,000 extract jobs point at screenshots
 //! that are not in S3, so they end FAILED after one fast attempt (S3 `NoSuchKey`, dead-lettered).
@@ -23,11 +25,16 @@ use testkit::{NatsCluster, PostgresServer, S3Server, TestBucket, wait_until};
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 use worker_runtime::database::MIGRATOR;
+use worker_runtime::dead_letter::DeadLetters;
 use worker_runtime::publish::Publisher;
 
 const REAL_CAPTURES: usize = 100;
 const STAND_INS: usize = 5_900;
 const CLEANUP_JOBS: usize = 4_000;
+/// 3 extract + 2 cleanup processes, each holding up to `WORKER_CONCURRENCY` (2) running jobs and
+/// as many prefetched (the production defaults).
+const WORKER_PROCESSES: usize = 5;
+const HELD_PER_WORKER: usize = 2 + 2;
 const JOBS: usize = REAL_CAPTURES + STAND_INS + CLEANUP_JOBS;
 const S3_OUTAGE: Duration = Duration::from_secs(20);
 
@@ -312,6 +319,13 @@ async fn ten_thousand_jobs_survive_worker_node_database_and_s3_faults() {
     assert_eq!(cleanup_lost, 0, "cleanup keys neither deleted nor recorded");
     assert_eq!(cleanup_both, 0, "cleanup keys both deleted and recorded as orphans");
     assert_eq!(real_done, REAL_CAPTURES, "every real capture is read despite the faults");
+    let extract_letters = DeadLetters::new(js.clone()).list("extract").await.expect("list dead letters").len();
+    assert_eq!(extract_letters, failed, "one dead letter per FAILED extraction, however often it was given up");
+    // A final step runs twice only when a fault took its ack: at most every delivery the
+    // workers held at that moment, for each of the faults.
+    let duplicates = duplicated(false) + duplicated(true);
+    let bound = faults.len() * HELD_PER_WORKER * WORKER_PROCESSES;
+    assert!(duplicates <= bound, "{duplicates} jobs finished more than once; the faults can explain {bound}");
 }
 
 /// One seeded match with 6,000 screenshot attachments: the first `REAL_CAPTURES` uploaded (a real

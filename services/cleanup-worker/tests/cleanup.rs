@@ -7,7 +7,7 @@ use proto::{CleanupJob, S3KeyList};
 use sqlx::PgPool;
 use testkit::{NatsServer, S3Server, TestBucket, TestDatabase, wait_until};
 use worker_runtime::database::MIGRATOR;
-use worker_runtime::dead_letter::DeadLetters;
+use worker_runtime::dead_letter::{DeadLetters, Reason};
 use worker_runtime::metrics::Metrics;
 use worker_runtime::publish::Publisher;
 use worker_runtime::retry_policy::RetryPolicy;
@@ -92,7 +92,7 @@ async fn a_key_outside_the_prefix_deletes_nothing_and_is_dead_lettered() {
     })
     .await;
     let letter = &dead_letters.list("cleanup").await.unwrap()[0];
-    assert_eq!((letter.reason.as_str(), letter.attempts), ("permanent", 1));
+    assert_eq!((letter.reason, letter.attempts), (Some(Reason::Permanent), 1));
     assert!(letter.error.contains("backups/database.dump"), "{}", letter.error);
     let mut left = bucket.keys().await;
     left.sort();

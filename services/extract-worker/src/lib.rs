@@ -1,6 +1,8 @@
 //! The extract worker: an `extract` job → the attachment's screenshot read → its
 //! `extraction_result`.
 //!
+//! - [`app`]: the worker's configuration and its [`App`](app::App): built once, run until a
+//!   shutdown — by `main` until SIGTERM, by tests in-process.
 //! - [`task`]: the handler — load the input, download under the size limit, read, store; and
 //!   which failures are permanent.
 //! - [`reader`]: where the capture is read — in process on `ocr_service::pool` (the default) or by
@@ -12,6 +14,7 @@
 //!   overwritten by a new reading, never by a refused job or a failed re-read.
 //! - [`extract_metrics`]: outcomes, warnings and OCR step times on `/metrics`.
 
+pub mod app;
 pub mod extract_metrics;
 pub mod ocr_http;
 pub mod ocr_input;

@@ -21,7 +21,7 @@ pub enum InputError {
     #[error("match {0} does not exist")]
     MatchMissing(Uuid),
     #[error("match {match_id}: team {team}: {reason}")]
-    BadTeam { match_id: Uuid, team: &'static str, reason: String },
+    BadTeam { match_id: Uuid, team: &'static str, reason: proto::Invalid },
     #[error("friend {friend}: stored Riot ID {riot_id:?} is not gameName#tagLine")]
     BadRiotId { friend: Uuid, riot_id: String },
     #[error("database: {0}")]

@@ -1,16 +1,16 @@
-//! The `extract-worker` binary on the real stack: nats-server, Postgres, an S3 API server and
-//! Tesseract. Each test seeds a match from a committed fixture's job input, uploads the
-//! screenshot, publishes `extract` as the API would, and reads `extraction_result`.
+//! The extract worker, run in-process as its binary runs it (`App::build` then `run_until`), on
+//! the real stack: nats-server, Postgres, an S3 API server and Tesseract. Each test seeds a match
+//! from a committed fixture's job input, uploads the screenshot, publishes `extract` as the API
+//! would, and reads `extraction_result`, the dead letters and the worker's own counters.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
+use extract_worker::app::{App, Config};
 use proto::{ExtractJob, Job};
 use sqlx::PgPool;
 use testkit::endscreen::{self, SeededMatch};
+use testkit::harness::{self, RunningApp};
 use testkit::{NatsServer, OcrServer, PostgresServer, TestBucket, TestDatabase, http_get, wait_until};
-use tokio::process::{Child, Command};
 use uuid::Uuid;
 use worker_runtime::dead_letter::DeadLetters;
 use worker_runtime::publish::Publisher;
@@ -22,10 +22,8 @@ fn screenshot() -> Vec<u8> {
 }
 
 struct Worker {
-    child: Child,
+    app: RunningApp,
     port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 impl Worker {
@@ -35,38 +33,37 @@ impl Worker {
         Worker::start_with(nats, database_url, s3_endpoint, bucket, &[]).await
     }
 
+    /// … with `flags` (`("retry-base-delay-ms", "1000")` for `RETRY_BASE_DELAY_MS=1000`) after
+    /// the test defaults.
     async fn start_with(
         nats: &NatsServer,
         database_url: &str,
         s3_endpoint: &str,
         bucket: &str,
-        env: &[(&str, &str)],
+        flags: &[(&str, &str)],
     ) -> Worker {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("worker.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_extract-worker"));
-        command
-            .env("NATS_URL", nats.url())
-            .env("DATABASE_URL", database_url)
-            .env("S3_ENDPOINT", s3_endpoint)
-            .env("S3_BUCKET", bucket)
-            .env("S3_TIMEOUT_MS", "2000")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("RETRY_BASE_DELAY_MS", "100")
-            .env("RETRY_MAX_DELAY_MS", "400")
-            .env("OMP_THREAD_LIMIT", "1")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        let (child, port) = testkit::start_ready(command, "extract-worker").await;
-        Worker { child, port, log, _dir: dir }
+        let port = testkit::free_port();
+        let (nats_url, health_addr) = (nats.url(), format!("127.0.0.1:{port}"));
+        let mut all = vec![
+            ("nats-url", nats_url.as_str()),
+            ("database-url", database_url),
+            ("s3-endpoint", s3_endpoint),
+            ("s3-bucket", bucket),
+            ("s3-timeout-ms", "2000"),
+            ("retry-base-delay-ms", "100"),
+            ("retry-max-delay-ms", "400"),
+            ("health-addr", health_addr.as_str()),
+        ];
+        all.retain(|(name, _)| !flags.iter().any(|(given, _)| given == name));
+        all.extend_from_slice(flags);
+        let config: Config = harness::config(&all);
+        let app = App::build(&config).await.expect("build the extract worker");
+        let app = RunningApp::start(app);
+        testkit::wait_ready(port, "extract-worker").await;
+        Worker { app, port }
     }
 
-    fn log_lines_with(&self, needle: &str) -> usize {
-        std::fs::read_to_string(&self.log).unwrap_or_default().lines().filter(|line| line.contains(needle)).count()
-    }
-
+    /// The sum of the worker's series `name` on its `/metrics`.
     async fn metric(&self, name: &str) -> u64 {
         let Some((200, body)) = http_get(self.port, "/metrics").await else { return 0 };
         body.lines()
@@ -75,14 +72,8 @@ impl Worker {
             .sum::<f64>() as u64
     }
 
-    async fn stop(mut self) {
-        testkit::signal(&self.child, "TERM");
-        let status = self.child.wait().await.unwrap();
-        assert!(
-            status.success(),
-            "extract-worker exited with {status}: {}",
-            std::fs::read_to_string(&self.log).unwrap()
-        );
+    async fn stop(self) {
+        self.app.stop().await;
     }
 }
 
@@ -160,7 +151,8 @@ async fn a_screenshot_is_read_and_stored_and_a_rerun_overwrites_it() {
     .await;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM extraction_result").fetch_one(&db.pool).await.unwrap();
     assert_eq!(rows, 1);
-    assert_eq!(worker.log_lines_with("lol_endscreen_extract: completed"), 2);
+    assert_eq!(worker.metric("worker_jobs_processed_total").await, 2);
+    assert_eq!(worker.metric("worker_extract_results_total{outcome=\"done\"}").await, 2);
     worker.stop().await;
 }
 
@@ -255,7 +247,8 @@ async fn an_unreachable_s3_is_retried_then_failed_exactly_once_and_dead_lettered
     assert!(row.error.as_deref().is_some_and(|e| e.contains("downloading s3://")), "{:?}", row.error);
     wait_until("the dead letter", Duration::from_secs(10), || async { dead_letters(&nats).await == 1 }).await;
     assert_eq!(worker.metric("worker_jobs_retried_total").await, 2);
-    assert_eq!(worker.log_lines_with("lol_endscreen_extract: failed"), 1, "the hook ran once");
+    let recorded = worker.metric("worker_extract_results_total{outcome=\"failed\"}").await;
+    assert_eq!(recorded, 1, "the hook recorded the failure once");
     worker.stop().await;
 }
 
@@ -266,7 +259,7 @@ async fn a_job_waits_out_a_database_outage_and_is_done_once_it_is_back() {
     worker_runtime::database::MIGRATOR.run(&pool).await.unwrap();
     let (nats, bucket) = (NatsServer::start().await, TestBucket::create().await);
     // Retries a second apart: the database is back before the last attempt.
-    let slower_retries = [("RETRY_BASE_DELAY_MS", "1000"), ("RETRY_MAX_DELAY_MS", "4000")];
+    let slower_retries = [("retry-base-delay-ms", "1000"), ("retry-max-delay-ms", "4000")];
     let worker = Worker::start_with(&nats, &postgres.url(), &bucket.endpoint, &bucket.name, &slower_retries).await;
     let seeded = seed(&pool, &bucket, "attachments/m1/scoreboard.jpg", Some(screenshot())).await;
     pool.close().await;
@@ -313,8 +306,11 @@ async fn two_workers_share_twenty_jobs_and_each_is_done_once() {
     let attempts: Vec<i32> =
         sqlx::query_scalar("SELECT attempts FROM extraction_result").fetch_all(&db.pool).await.unwrap();
     assert_eq!(attempts, vec![1; 20], "every job done on its first attempt");
-    let completed: Vec<usize> = workers.iter().map(|w| w.log_lines_with("lol_endscreen_extract: completed")).collect();
-    assert_eq!(completed.iter().sum::<usize>(), 20, "each job completed once: {completed:?}");
+    let mut completed = Vec::new();
+    for worker in &workers {
+        completed.push(worker.metric("worker_jobs_processed_total").await);
+    }
+    assert_eq!(completed.iter().sum::<u64>(), 20, "each job completed once: {completed:?}");
     assert!(completed.iter().all(|&n| n > 0), "both workers took jobs: {completed:?}");
     for worker in workers {
         worker.stop().await;
@@ -334,7 +330,7 @@ async fn in_http_mode_the_reading_comes_from_lol_ocr_serve_past_a_server_that_is
     let server = OcrServer::start(&[]).await;
     // The first URL has nothing listening: the worker goes on to the next.
     let urls = format!("http://127.0.0.1:{},{}", testkit::free_port(), server.url());
-    let env = [("EXTRACTION_MODE", "http"), ("OCR_URL", urls.as_str())];
+    let env = [("extraction-mode", "http"), ("ocr-url", urls.as_str())];
     let worker = Worker::start_with(&nats, &db.url, &bucket.endpoint, &bucket.name, &env).await;
     for n in 0..2 {
         let seeded = seed(&db.pool, &bucket, &format!("attachments/m{n}/scoreboard.jpg"), Some(screenshot())).await;
@@ -354,7 +350,7 @@ async fn in_http_mode_a_permanent_answer_of_the_server_fails_the_job_at_once() {
     let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
     let server = OcrServer::start(&[]).await;
     let url = server.url();
-    let env = [("EXTRACTION_MODE", "http"), ("OCR_URL", url.as_str())];
+    let env = [("extraction-mode", "http"), ("ocr-url", url.as_str())];
     let worker = Worker::start_with(&nats, &db.url, &bucket.endpoint, &bucket.name, &env).await;
     let seeded = seed(&db.pool, &bucket, "attachments/m1/report.txt", Some(b"not a screenshot".to_vec())).await;
     publish(&nats, seeded, "not-an-image").await;
@@ -372,10 +368,10 @@ async fn in_http_mode_an_ocr_server_killed_mid_job_is_retried_and_done_once_it_i
     let (port, url) = (server.port(), server.url());
     // Retries 2–4 s, then 4–8 s apart: time for the server to come back before the last attempt.
     let env = [
-        ("EXTRACTION_MODE", "http"),
-        ("OCR_URL", url.as_str()),
-        ("RETRY_BASE_DELAY_MS", "4000"),
-        ("RETRY_MAX_DELAY_MS", "8000"),
+        ("extraction-mode", "http"),
+        ("ocr-url", url.as_str()),
+        ("retry-base-delay-ms", "4000"),
+        ("retry-max-delay-ms", "8000"),
     ];
     let worker = Worker::start_with(&nats, &db.url, &bucket.endpoint, &bucket.name, &env).await;
     let seeded = seed(&db.pool, &bucket, "attachments/m1/scoreboard.jpg", Some(screenshot())).await;

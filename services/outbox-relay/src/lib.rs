@@ -19,7 +19,11 @@
 //!
 //! It wakes on `NOTIFY jobs_outbox` (sent at commit by `jobs.enqueue`) and polls as a fallback,
 //! for notifications lost while its listening connection was down.
+//!
+//! [`app`] holds the relay's configuration and its [`App`](app::App), run by `main` until
+//! SIGTERM and by tests in-process.
 
+pub mod app;
 pub mod metrics;
 pub mod outbox;
 pub mod relay;

@@ -1,12 +1,43 @@
-//! Operator subcommands every worker binary shares: `dlq list` and `dlq replay`.
+//! The subcommands every worker binary shares: `run` (the default) and `dlq list` / `dlq replay`.
+//! A binary with commands of its own flattens [`WorkerCommand`] into its enum.
 
+use std::future::Future;
 use std::io::Write;
 
 use clap::Subcommand;
 
 use crate::config::NatsConfig;
-use crate::dead_letter::{DeadLetter, DeadLetters};
-use crate::service::connect_nats;
+use crate::dead_letter::{DeadLetter, DeadLetters, Reason};
+use crate::service::{App, connect_nats, run_until_signalled};
+
+#[derive(Debug, Default, Subcommand)]
+pub enum WorkerCommand {
+    /// Consume this worker's jobs until SIGTERM (the default).
+    #[default]
+    Run,
+    /// This worker's dead letters.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+impl WorkerCommand {
+    /// Run the command: `run` builds the app (only then: `dlq` needs no database or S3) and runs
+    /// it until SIGTERM; `dlq` acts on the dead letters of `subject` as `client_name`.
+    pub async fn run<A: App>(
+        self,
+        nats: &NatsConfig,
+        client_name: &str,
+        subject: &str,
+        build: impl Future<Output = anyhow::Result<A>>,
+    ) -> anyhow::Result<()> {
+        match self {
+            WorkerCommand::Run => run_until_signalled(build.await?).await,
+            WorkerCommand::Dlq { command } => run_dlq(nats, client_name, subject, command).await,
+        }
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum DlqCommand {
@@ -30,7 +61,7 @@ pub enum DlqCommand {
 }
 
 /// Run a `dlq` subcommand for the dead letters of `subject`, as `client_name`.
-pub async fn run_dlq(nats: &NatsConfig, client_name: &str, subject: &str, command: DlqCommand) -> anyhow::Result<()> {
+async fn run_dlq(nats: &NatsConfig, client_name: &str, subject: &str, command: DlqCommand) -> anyhow::Result<()> {
     let (_, js) = connect_nats(nats, client_name).await?;
     let dead_letters = DeadLetters::new(js);
     let mut out = std::io::stdout().lock();
@@ -53,7 +84,7 @@ pub async fn run_dlq(nats: &NatsConfig, client_name: &str, subject: &str, comman
                     "{:>6}  {:<20}  {:<11}  {:>8}  {}\n{:>52}{}",
                     letter.id,
                     letter.stored_at.format("%Y-%m-%d %H:%M:%S"),
-                    for_terminal(&letter.reason),
+                    letter.reason.map_or("unknown", Reason::as_str),
                     letter.attempts,
                     for_terminal(&letter.error),
                     "",
@@ -103,7 +134,7 @@ fn as_json(letter: &DeadLetter) -> serde_json::Value {
         "id": letter.id,
         "storedAt": letter.stored_at.to_rfc3339(),
         "subject": letter.original_subject,
-        "reason": letter.reason,
+        "reason": letter.reason.map(Reason::as_str),
         "attempts": letter.attempts,
         "error": letter.error,
         "payload": std::str::from_utf8(&letter.payload).ok(),

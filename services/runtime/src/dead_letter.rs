@@ -46,11 +46,11 @@ pub enum Reason {
 }
 
 impl Reason {
-    fn parse(text: &str) -> Option<Reason> {
+    pub fn parse(text: &str) -> Option<Reason> {
         [Reason::Exhausted, Reason::Permanent, Reason::Undecodable].into_iter().find(|r| r.as_str() == text)
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Reason::Exhausted => "exhausted",
             Reason::Permanent => "permanent",
@@ -80,7 +80,8 @@ pub struct DeadLetter {
     pub id: u64,
     pub stored_at: DateTime<Utc>,
     pub original_subject: String,
-    pub reason: String,
+    /// `None` only for a letter whose reason header is missing or unknown to this version.
+    pub reason: Option<Reason>,
     pub attempts: u32,
     pub error: String,
     pub payload: Bytes,
@@ -278,7 +279,7 @@ fn parse(message: jetstream::message::StreamMessage) -> DeadLetter {
         id: message.sequence,
         stored_at: message.time,
         original_subject,
-        reason: header(REASON),
+        reason: Reason::parse(&header(REASON)),
         attempts: header(ATTEMPTS).parse().unwrap_or(0),
         error: header(ERROR),
         payload: message.payload,

@@ -18,6 +18,22 @@ struct Probe {
     metrics: Arc<Metrics>,
 }
 
+/// Serve the endpoints on `addr` on a task of their own until `shutdown`. A failure (the port
+/// taken) is logged and leaves the service running: its jobs matter more than its probes.
+pub fn spawn(
+    addr: SocketAddr,
+    nats: async_nats::Client,
+    database: Option<sqlx::PgPool>,
+    metrics: Arc<Metrics>,
+    shutdown: Shutdown,
+) {
+    tokio::spawn(async move {
+        if let Err(error) = serve(addr, nats, database, metrics, shutdown).await {
+            tracing::error!(%error, %addr, "health endpoint failed");
+        }
+    });
+}
+
 /// Serve the endpoints on `addr` until `shutdown`.
 pub async fn serve(
     addr: SocketAddr,

@@ -34,5 +34,5 @@ pub mod telemetry;
 mod trace_headers;
 pub mod worker;
 
-pub use task::{Attempt, Classify, Failure, GiveUp, Task, TaskError, TaskPolicy};
+pub use task::{Attempt, Classify, Failure, GiveUp, Settlement, Task, TaskError, TaskPolicy};
 pub use trace_headers::{continue_trace_http, inject_current_http, trace_id};

@@ -1,5 +1,6 @@
 //! Wiring shared by the worker binaries: connect, serve health, consume until a signal.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,6 +45,17 @@ pub async fn connect_nats(
     Ok((client, js))
 }
 
+/// A service built from its configuration, ready to run: `main` runs it until SIGTERM
+/// ([`run_until_signalled`]), a test runs it in-process until the test stops it.
+pub trait App: Send + 'static {
+    fn run_until(self, shutdown: Shutdown) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Run `app` until the first SIGTERM or SIGINT, then let it drain (a second signal exits).
+pub async fn run_until_signalled(app: impl App) -> anyhow::Result<()> {
+    app.run_until(Shutdown::on_signals().context("installing signal handlers")?).await
+}
+
 /// Everything a worker binary needs beyond its task.
 pub struct WorkerService {
     pub name: &'static str,
@@ -55,34 +67,23 @@ pub struct WorkerService {
 }
 
 impl WorkerService {
-    /// Serve `/healthz`, `/readyz` and `/metrics`, consume with `task` until SIGTERM/SIGINT,
-    /// then drain and return.
-    pub async fn run<T: Task>(self, task: T, config: &WorkerConfig) -> anyhow::Result<()> {
-        self.run_with_metrics(task, config, |_| {}).await
-    }
-
-    /// [`WorkerService::run`], serving also the metrics `register` adds: those of what the
-    /// binary runs beside its task (the scheduler's sweep).
-    pub async fn run_with_metrics<T: Task>(
+    /// Serve `/healthz`, `/readyz` and `/metrics`, consume with `task` until `shutdown`, then
+    /// drain and return. `register` adds the metrics of what the service runs beside its task
+    /// (the scheduler's sweep).
+    pub async fn run_until<T: Task>(
         self,
         task: T,
         config: &WorkerConfig,
+        shutdown: Shutdown,
         register: impl FnOnce(&mut prometheus_client::registry::Registry),
     ) -> anyhow::Result<()> {
-        let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
         let mut metrics = Metrics::default();
         task.register_metrics(metrics.registry_mut());
         register(metrics.registry_mut());
         let metrics = Arc::new(metrics);
         let _otlp_metrics = metrics.observe_for_opentelemetry(<T::Job as proto::Job>::SUBJECT);
         if let Some(addr) = config.health_addr(self.default_health_port).context("HEALTH_ADDR")? {
-            let (nats, database, metrics, shutdown) =
-                (self.nats.clone(), self.database.clone(), metrics.clone(), shutdown.clone());
-            tokio::spawn(async move {
-                if let Err(error) = crate::health::serve(addr, nats, database, metrics, shutdown).await {
-                    tracing::error!(%error, %addr, "health endpoint failed");
-                }
-            });
+            crate::health::spawn(addr, self.nats.clone(), self.database.clone(), metrics.clone(), shutdown.clone());
         }
         let settings = WorkerSettings {
             concurrency: usize::from(config.worker_concurrency),

@@ -126,6 +126,30 @@ pub struct TaskPolicy {
     pub retry: RetryPolicy,
 }
 
+/// What follows one attempt's result: the single place the outcome table of
+/// [`worker`](crate::worker) is decided, shared by the worker and by test harnesses.
+#[derive(Debug)]
+pub enum Settlement<'a> {
+    /// The job is done: acknowledge it.
+    Ack,
+    /// A retryable failure with attempts left: deliver it again after this delay.
+    RetryAfter(Duration),
+    /// Give the job up: run the hook, store the dead letter, terminate the message.
+    GiveUp(GiveUp<'a>),
+}
+
+impl TaskPolicy {
+    pub fn settle<'a>(&self, result: &'a Result<(), TaskError>, attempt: Attempt) -> Settlement<'a> {
+        match result {
+            Ok(()) => Settlement::Ack,
+            Err(TaskError::Retryable(_)) if !attempt.is_last() => {
+                Settlement::RetryAfter(self.retry.delay(attempt.number))
+            }
+            Err(error) => Settlement::GiveUp(GiveUp::Failed(error)),
+        }
+    }
+}
+
 /// A consumer of one job subject. Implementations hold their own clients (pool, S3, …).
 pub trait Task: Send + Sync + 'static {
     type Job: proto::Job + Clone + Send + Sync + 'static;

@@ -41,8 +41,7 @@ use crate::metrics::{Metrics, TaskLabel};
 use crate::prefetch::{Held, Window};
 use crate::provision::{self, ProvisionError};
 use crate::shutdown::Shutdown;
-use crate::task::GiveUp;
-use crate::task::{Attempt, Task, TaskError};
+use crate::task::{Attempt, GiveUp, Settlement, Task, TaskError};
 use crate::trace_headers;
 
 #[derive(Debug, Clone, Copy)]
@@ -261,15 +260,20 @@ async fn settle<T: Task>(
     }
 
     let started = Instant::now();
-    let result = run_handler(shared, job.clone(), attempt, message).await;
+    let policy = shared.task.policy();
+    let progress = Progress { message, every: shared.settings.ack_wait / 3 };
+    let result = run_attempt(&shared.task, job.clone(), attempt, Some(progress)).await;
     // A slot bounds running handlers and the window permit held jobs. Settling is one server
     // round trip that needs no CPU, so the next job may start (and be pulled) while this one's
     // ack is confirmed.
     drop(slot);
     shared.metrics.duration.get_or_create(&shared.label).observe(started.elapsed().as_secs_f64());
+    if result.is_err() {
+        shared.metrics.failed.get_or_create(&shared.label).inc();
+    }
 
-    match result {
-        Ok(()) => {
+    match policy.settle(&result, attempt) {
+        Settlement::Ack => {
             if let Err(error) = message.double_ack().await {
                 // The work is done; if the ack was lost the job runs again, which handlers
                 // tolerate (they are idempotent).
@@ -279,38 +283,41 @@ async fn settle<T: Task>(
             tracing::info!(attempt = %attempt, elapsed_ms = started.elapsed().as_millis() as u64, "job succeeded");
             Outcome::Succeeded
         }
-        Err(error) => {
-            shared.metrics.failed.get_or_create(&shared.label).inc();
-            match &error {
-                TaskError::Retryable(cause) if !attempt.is_last() => {
-                    let delay = shared.task.policy().retry.delay(attempt.number);
-                    tracing::warn!(attempt = %attempt, retry_in_ms = delay.as_millis() as u64, error = format!("{cause:#}"), "attempt failed; will retry");
-                    nak(message, delay).await;
-                    shared.metrics.retried.get_or_create(&shared.label).inc();
-                    Outcome::Retrying
-                }
-                _ => give_up(shared, message, stream_sequence, Some(&job), attempt, GiveUp::Failed(&error)).await,
-            }
+        Settlement::RetryAfter(delay) => {
+            let error = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+            tracing::warn!(attempt = %attempt, retry_in_ms = delay.as_millis() as u64, error, "attempt failed; will retry");
+            nak(message, delay).await;
+            shared.metrics.retried.get_or_create(&shared.label).inc();
+            Outcome::Retrying
         }
+        Settlement::GiveUp(why) => give_up(shared, message, stream_sequence, Some(&job), attempt, why).await,
     }
 }
 
-/// Run the handler on its own task (so a panic is caught) with heartbeats and the timeout.
-async fn run_handler<T: Task>(
-    shared: &Shared<T>,
+/// Where a running attempt reports that it is still alive: an in-progress ack every `every`.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    pub message: &'a jetstream::Message,
+    pub every: Duration,
+}
+
+/// Run one attempt of `task` on `job` as the worker does: a panic or the policy's timeout is a
+/// retryable failure, and while it runs `progress` (if any) keeps its message from redelivery.
+pub async fn run_attempt<T: Task>(
+    task: &T,
     job: T::Job,
     attempt: Attempt,
-    message: &jetstream::Message,
+    progress: Option<Progress<'_>>,
 ) -> Result<(), TaskError> {
-    let timeout = shared.task.policy().timeout;
-    let handler = shared.task.handle(job, attempt).instrument(Span::current());
+    let timeout = task.policy().timeout;
+    let handler = task.handle(job, attempt).instrument(Span::current());
     // The handler borrows the task, so it runs in place rather than on a spawned task, and a
     // panic is caught here instead of by the runtime.
     let guarded = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(handler));
     tokio::pin!(guarded);
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
-    let beat = shared.settings.ack_wait / 3;
+    let beat = progress.map_or(timeout, |progress| progress.every);
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
     loop {
         tokio::select! {
@@ -322,8 +329,10 @@ async fn run_handler<T: Task>(
             () = &mut deadline => {
                 return Err(TaskError::Retryable(anyhow::anyhow!("handler timed out after {timeout:?}")));
             }
-            _ = heartbeat.tick() => {
-                if let Err(error) = message.ack_with(AckKind::Progress).await {
+            _ = heartbeat.tick(), if progress.is_some() => {
+                if let Some(Progress { message, .. }) = progress
+                    && let Err(error) = message.ack_with(AckKind::Progress).await
+                {
                     tracing::warn!(%error, "heartbeat (in-progress ack) failed");
                 }
             }

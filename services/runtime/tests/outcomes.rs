@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{ScriptedTask, Step, consumer_state, job, settings, spawn_worker, stored_jobs};
 use testkit::{NatsServer, wait_until};
 use tracing::Instrument;
-use worker_runtime::dead_letter::DeadLetters;
+use worker_runtime::dead_letter::{DeadLetters, Reason};
 use worker_runtime::publish::Publisher;
 use worker_runtime::{metrics::Metrics, provision};
 
@@ -78,8 +78,8 @@ async fn exhausted_job_runs_the_hook_once_and_is_dead_lettered() {
 
     let letter = &dead_letters.list("extract").await.unwrap()[0];
     assert_eq!(
-        (letter.reason.as_str(), letter.attempts, letter.original_subject.as_str()),
-        ("exhausted", 3, "extract")
+        (letter.reason, letter.attempts, letter.original_subject.as_str()),
+        (Some(Reason::Exhausted), 3, "extract")
     );
     assert!(letter.error.contains("database unreachable"));
     assert_eq!(letter.headers.get("Dead-Letter-Msg-Id").map(|v| v.as_str()), Some("exhaust-1"));
@@ -114,8 +114,8 @@ async fn a_give_up_whose_hook_failed_records_the_real_error_on_the_next_delivery
     assert!(hooks.iter().all(|e| e.contains("database unreachable")), "both calls got the real error: {hooks:?}");
     let letter = &dead_letters.list("extract").await.unwrap()[0];
     assert_eq!(
-        (letter.reason.as_str(), letter.attempts),
-        ("exhausted", 3),
+        (letter.reason, letter.attempts),
+        (Some(Reason::Exhausted), 3),
         "the attempt that failed, not the delivery"
     );
     assert!(letter.error.contains("database unreachable"), "{}", letter.error);
@@ -136,7 +136,7 @@ async fn a_permanent_give_up_whose_hook_failed_is_not_attempted_again() {
     assert_eq!(task.calls().len(), 1, "the redelivery finished the give-up without running the handler");
     assert_eq!(task.exhausted().len(), 2);
     let letter = &dead_letters.list("extract").await.unwrap()[0];
-    assert_eq!((letter.reason.as_str(), letter.attempts), ("permanent", 1));
+    assert_eq!((letter.reason, letter.attempts), (Some(Reason::Permanent), 1));
     assert!(letter.error.contains("attachment missing"), "{}", letter.error);
     worker.stop().await;
 }
@@ -163,7 +163,7 @@ async fn a_delivery_after_a_last_attempt_that_never_reported_back_is_dead_letter
     assert_eq!(hooks.len(), 1);
     assert!(hooks[0].1.contains("never reported back"), "{}", hooks[0].1);
     let letter = &dead_letters.list("extract").await.unwrap()[0];
-    assert_eq!((letter.reason.as_str(), letter.attempts), ("exhausted", 2));
+    assert_eq!((letter.reason, letter.attempts), (Some(Reason::Exhausted), 2));
     assert!(letter.error.contains("never reported back"), "{}", letter.error);
     worker.stop().await;
 }
@@ -181,7 +181,7 @@ async fn permanent_failure_is_not_retried() {
     assert_eq!(task.calls().len(), 1);
     assert_eq!(task.exhausted().len(), 1);
     let letter = &dead_letters.list("extract").await.unwrap()[0];
-    assert_eq!((letter.reason.as_str(), letter.attempts), ("permanent", 1));
+    assert_eq!((letter.reason, letter.attempts), (Some(Reason::Permanent), 1));
     worker.stop().await;
 }
 
@@ -200,7 +200,7 @@ async fn poison_payload_is_dead_lettered_without_calling_the_handler() {
     let dead_letters = DeadLetters::new(js.clone());
     wait_until("three dead letters", WAIT, || async { dead_letters.list("extract").await.unwrap().len() == 3 }).await;
     let letters = dead_letters.list("extract").await.unwrap();
-    assert!(letters.iter().all(|l| l.reason == "undecodable" && l.attempts == 1), "{letters:?}");
+    assert!(letters.iter().all(|l| l.reason == Some(Reason::Undecodable) && l.attempts == 1), "{letters:?}");
     assert!(letters[1].error.contains("attachmentId"), "error names the field: {}", letters[1].error);
     assert!(letters[2].error.contains("matchId"), "error names the field: {}", letters[2].error);
     assert!(task.calls().is_empty(), "the handler never sees a payload that breaks the contract");

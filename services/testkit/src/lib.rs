@@ -11,6 +11,8 @@
 //! - [`PrometheusServer`]: a real Prometheus scraping given ports with the shipped alert rules.
 //! - [`endscreen`]: a match seeded from a labelled capture's job input.
 //! - [`OcrServer`]: `lol-ocr serve` on a free port, and its `POST /v1/extract`.
+//! - [`harness`]: a task's handler on one job with a typed [`Outcome`](harness::Outcome), and a
+//!   whole service run in-process ([`RunningApp`](harness::RunningApp)).
 //!
 //! `make test` (scripts/test.sh) installs and starts Postgres and the S3 API server and exports
 //! their addresses; nats-server is found through `NATS_SERVER_BIN` or `PATH`.
@@ -18,6 +20,7 @@
 mod collector;
 mod database;
 pub mod endscreen;
+pub mod harness;
 mod nats;
 mod ocr_server;
 mod png_bomb;

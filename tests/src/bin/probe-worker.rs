@@ -10,6 +10,7 @@ use clap::Parser;
 use sqlx::PgPool;
 use worker_runtime::config::{NatsConfig, WorkerConfig};
 use worker_runtime::service::{WorkerService, connect_nats};
+use worker_runtime::shutdown::Shutdown;
 use worker_runtime::{Attempt, Task, TaskError, TaskPolicy, telemetry};
 
 #[derive(Debug, Parser)]
@@ -90,5 +91,6 @@ async fn main() -> anyhow::Result<()> {
         database: pool,
         replicas: cli.nats.jetstream_replicas,
     };
-    service.run(task, &cli.worker).await
+    let shutdown = Shutdown::on_signals().context("installing signal handlers")?;
+    service.run_until(task, &cli.worker, shutdown, |_| {}).await
 }

@@ -94,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
                     publisher.publish(&proto::ExtractJob { attachment_id, match_id }, &message_id).await?
                 }
                 JobArgs::Cleanup { keys } => {
-                    let s3_keys = keys.try_into().map_err(|e: String| anyhow::anyhow!("s3Keys: {e}"))?;
+                    let s3_keys = keys.try_into().map_err(|e: proto::Invalid| anyhow::anyhow!("s3Keys: {e}"))?;
                     publisher.publish(&proto::CleanupJob { s3_keys }, &message_id).await?
                 }
                 JobArgs::AutoDone { scheduled_at } => {
