@@ -82,12 +82,12 @@ impl TextDetector {
                 input[[0, channel, y as usize, x as usize]] = f32::from(*value) / 127.5 - 1.0;
             }
         }
-        let failed = |e: ort::Error| EngineError(format!("PP-OCR detection run: {e}"));
+        let failed = |source| EngineError::Onnx { what: "PP-OCR detection run".to_owned(), source };
         let outputs =
             self.session.run(ort::inputs![TensorRef::from_array_view(&input).map_err(failed)?]).map_err(failed)?;
         let (shape, map) = outputs[0].try_extract_tensor::<f32>().map_err(failed)?;
         if **shape != [1, 1, i64::from(map_height), i64::from(map_width)] {
-            return Err(EngineError(format!("PP-OCR detection output has shape {shape:?}")));
+            return Err(EngineError::OutputShape { model: "PP-OCR detection", shape: shape.to_vec() });
         }
         let probability = |x: u32, y: u32| map[(y * map_width + x) as usize];
         let mut boxes = blobs(map_width, map_height, probability)

@@ -5,9 +5,45 @@ use image::GrayImage;
 
 use crate::matching::Reading;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("OCR engine: {0}")]
-pub struct EngineError(pub String);
+/// An engine that could not start or could not read. Never the capture's fault: another
+/// attempt (on a healthy machine) may succeed, so the contract's code is `OCR_ENGINE_ERROR`.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("OCR engine: Tesseract {step}: {source}")]
+    Tesseract {
+        step: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Cached for the process at the first load, so later callers get its text, not its value.
+    #[error("OCR engine: {0}")]
+    RuntimeUnavailable(String),
+    #[error("OCR engine: {what} {path} not found (scripts/install-deps.sh installs it{hint})")]
+    ModelMissing { what: &'static str, path: std::path::PathBuf, hint: String },
+    #[error("OCR engine: {what} {path}: {source}")]
+    ModelUnreadable {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("OCR engine: {model}: no character list in its metadata")]
+    NoCharacterList { model: String },
+    #[error("OCR engine: {what}: {source}")]
+    Onnx {
+        what: String,
+        #[source]
+        source: ort::Error,
+    },
+    #[error("OCR engine: {model} output has shape {shape:?}")]
+    OutputShape { model: &'static str, shape: Vec<i64> },
+}
+
+impl EngineError {
+    fn tesseract(step: &'static str) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> EngineError {
+        move |source| EngineError::Tesseract { step, source }
+    }
+}
 
 pub trait LineReader {
     /// What to record in the output's `model.versions`, e.g. `tesseract 5.3.0 kor+eng`.
@@ -36,7 +72,7 @@ impl TesseractReader {
 
     fn create(languages: &str) -> Result<tesseract::Tesseract, EngineError> {
         let mut api = tesseract::Tesseract::new(None, Some(languages))
-            .map_err(|e| EngineError(format!("initialising Tesseract with {languages}: {e}")))?;
+            .map_err(|e| EngineError::tesseract("initialising")(format!("{languages}: {e}").into()))?;
         api.set_page_seg_mode(tesseract::PageSegMode::PsmSingleLine);
         Ok(api)
     }
@@ -55,10 +91,10 @@ impl LineReader for TesseractReader {
         let (width, height) = (line.width() as i32, line.height() as i32);
         let mut api = api
             .set_frame(line.as_raw(), width, height, 1, width)
-            .map_err(|e| EngineError(format!("setting the image: {e}")))?
+            .map_err(|e| EngineError::tesseract("setting the image")(e.into()))?
             .recognize()
-            .map_err(|e| EngineError(format!("recognising: {e}")))?;
-        let text = api.get_text().map_err(|e| EngineError(format!("reading the text: {e}")))?;
+            .map_err(|e| EngineError::tesseract("recognising")(e.into()))?;
+        let text = api.get_text().map_err(|e| EngineError::tesseract("reading the text")(e.into()))?;
         let confidence = f64::from(api.mean_text_conf().clamp(0, 100)) / 100.0;
         self.api = Some(api);
         Ok(Reading { text: text.trim().to_owned(), confidence })

@@ -41,7 +41,7 @@ fn environment(library: &Path) -> Result<&'static Environment, EngineError> {
                 .map_err(|e| format!("starting ONNX Runtime from {}: {e}", library.display()))
         })
         .as_ref()
-        .map_err(|message| EngineError(message.clone()))
+        .map_err(|message| EngineError::RuntimeUnavailable(message.clone()))
 }
 
 /// An ONNX model file read into memory; each [`OnnxModel::session`] is one thread's runner.
@@ -58,33 +58,52 @@ impl OnnxModel {
     /// (`hint` adds how to do without this one).
     pub fn read(what: &'static str, path: &Path, hint: &str, library: &Path) -> Result<Self, EngineError> {
         if !path.is_file() {
-            return Err(EngineError(format!(
-                "{what} {} not found (scripts/install-deps.sh installs it{hint})",
-                path.display()
-            )));
+            return Err(EngineError::ModelMissing { what, path: path.to_owned(), hint: hint.to_owned() });
         }
-        let bytes = std::fs::read(path).map_err(|e| EngineError(format!("{what} {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|source| EngineError::ModelUnreadable {
+            what,
+            path: path.to_owned(),
+            source,
+        })?;
         Ok(OnnxModel { what, path: path.to_owned(), bytes: bytes.into(), environment: environment(library)? })
     }
 
     pub fn session(&self) -> Result<Session, EngineError> {
-        let failed = |e: &dyn std::fmt::Display| EngineError(format!("{} {}: {e}", self.what, self.path.display()));
+        let failed = |source: ort::Error| EngineError::Onnx { what: self.describe(), source };
         Session::builder(self.environment)
-            .map_err(|e| failed(&e))?
+            .map_err(failed)?
             .with_optimization_level(GraphOptimizationLevel::All)
-            .map_err(|e| failed(&e))?
+            .map_err(|e| failed(e.into()))?
             .with_intra_threads(1)
-            .map_err(|e| failed(&e))?
+            .map_err(|e| failed(e.into()))?
             .with_inter_threads(1)
-            .map_err(|e| failed(&e))?
+            .map_err(|e| failed(e.into()))?
             .with_memory_pattern(false)
-            .map_err(|e| failed(&e))?
+            .map_err(|e| failed(e.into()))?
             .commit_from_memory(&self.bytes)
-            .map_err(|e| failed(&e))
+            .map_err(failed)
     }
 
     /// What the model is and where it was read from, for error messages.
     pub fn describe(&self) -> String {
         format!("{} {}", self.what, self.path.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_model_says_which_and_where_before_anything_is_loaded() {
+        let path = Path::new("/nonexistent/det.onnx");
+        let error = OnnxModel::read("text detector", path, "", Path::new("/nonexistent/libonnxruntime.so"))
+            .err()
+            .expect("no such model");
+        assert!(
+            matches!(&error, EngineError::ModelMissing { what: "text detector", path: missing, .. } if missing == path),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("scripts/install-deps.sh installs it"), "{error}");
     }
 }

@@ -110,7 +110,7 @@ impl RecognitionModel {
             .metadata()
             .ok()
             .and_then(|metadata| metadata.custom("character"))
-            .ok_or_else(|| EngineError(format!("{}: no character list in its metadata", model.describe())))?;
+            .ok_or_else(|| EngineError::NoCharacterList { model: model.describe() })?;
         let characters: Vec<String> = std::iter::once(String::new())
             .chain(characters.lines().map(str::to_owned))
             .chain(std::iter::once(" ".to_owned()))
@@ -158,17 +158,17 @@ impl LineReader for PpOcrReader {
     }
 
     fn read_line(&mut self, line: &GrayImage) -> Result<Reading, EngineError> {
-        let failed = |e: ort::Error| EngineError(format!("PP-OCR run: {e}"));
+        let failed = |source| EngineError::Onnx { what: "PP-OCR run".to_owned(), source };
         let input = Self::input(line);
         let outputs =
             self.session.run(ort::inputs![TensorRef::from_array_view(&input).map_err(failed)?]).map_err(failed)?;
         let (shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(failed)?;
         // Shape [1, time steps, classes].
         let [1, steps, classes] = **shape else {
-            return Err(EngineError(format!("PP-OCR output has shape {shape:?}")));
+            return Err(EngineError::OutputShape { model: "PP-OCR recognition", shape: shape.to_vec() });
         };
         let probabilities = ArrayView3::from_shape((1, steps as usize, classes as usize), data)
-            .map_err(|e| EngineError(format!("PP-OCR output: {e}")))?;
+            .map_err(|_| EngineError::OutputShape { model: "PP-OCR recognition", shape: shape.to_vec() })?;
         // Greedy CTC: the best class per time step, repeats merged, blanks dropped.
         let (mut text, mut confidences, mut previous) = (String::new(), Vec::new(), 0usize);
         for step in probabilities.index_axis(Axis(0), 0).outer_iter() {
