@@ -1,27 +1,35 @@
 //! The sweep for uploads whose extract job fell through, run by two scheduler replicas every
 //! second as the `lol_scheduler` role: each fallen-through upload is enqueued once, ever, and
-//! nothing else is. Outcomes are read from the outbox and `/metrics`.
+//! nothing else is. The replicas run in-process (`testkit::harness::RunningApp`); outcomes are
+//! read from the outbox and `/metrics`.
 
-use std::process::Stdio;
 use std::time::Duration;
 
+use scheduler::app::{App, Config};
 use sqlx::PgPool;
+use testkit::harness::{self, RunningApp};
 use testkit::{NatsServer, TestDatabase, wait_until};
-use tokio::process::{Child, Command};
 use uuid::Uuid;
 use worker_runtime::database::MIGRATOR;
 
-async fn start_scheduler(nats: &NatsServer, db: &TestDatabase) -> (Child, u16) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scheduler"));
-    command
-        .envs(nats.env_for("scheduler"))
-        .env("DATABASE_URL", db.login_url("lol_scheduler").await)
-        .env("DATABASE_MIGRATE", "false")
-        .env("EXTRACT_SWEEP_CRON", "* * * * * *")
-        .env("EXTRACT_SWEEP_AFTER_MINUTES", "15")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    testkit::start_ready(command, "scheduler").await
+/// A scheduler replica in-process, as its NATS user and database role, sweeping every second.
+async fn start_scheduler(nats: &NatsServer, db: &TestDatabase) -> (RunningApp, u16) {
+    let port = testkit::free_port();
+    let (url, password, database) = (nats.url(), nats.password("scheduler"), db.login_url("lol_scheduler").await);
+    let health_addr = format!("127.0.0.1:{port}");
+    let config: Config = harness::config(&[
+        ("nats-url", &url),
+        ("nats-user", "scheduler"),
+        ("nats-password", &password),
+        ("database-url", &database),
+        ("database-migrate", "false"),
+        ("sweep-cron", "* * * * * *"),
+        ("sweep-after-minutes", "15"),
+        ("health-addr", &health_addr),
+    ]);
+    let app = RunningApp::start(App::build(&config).await.expect("build the scheduler"));
+    testkit::wait_ready(port, "scheduler").await;
+    (app, port)
 }
 
 /// An attachment of `kind` uploaded `minutes_ago` to a new match.
@@ -63,8 +71,8 @@ async fn the_sweep_enqueues_each_fallen_through_upload_once_and_nothing_else() {
     let _just_uploaded = upload(&db.pool, "LOL_RESULT_SCREEN", 1).await;
     let _photo = upload(&db.pool, "PHOTO", 60).await;
 
-    let (_one, one) = start_scheduler(&nats, &db).await;
-    let (_two, two) = start_scheduler(&nats, &db).await;
+    let (first, one) = start_scheduler(&nats, &db).await;
+    let (second, two) = start_scheduler(&nats, &db).await;
     wait_until("three sweeps in each replica", Duration::from_secs(30), || async {
         testkit::metric(one, "worker_extract_sweeps_total").await >= 3.0
             && testkit::metric(two, "worker_extract_sweeps_total").await >= 3.0
@@ -81,4 +89,6 @@ async fn the_sweep_enqueues_each_fallen_through_upload_once_and_nothing_else() {
         + testkit::metric(two, "worker_extract_sweep_enqueued_total").await;
     assert_eq!(counted, 1.0, "the replicas counted one enqueue between them");
     assert_eq!(nats.permission_violations(), Vec::<String>::new());
+    first.stop().await;
+    second.stop().await;
 }
