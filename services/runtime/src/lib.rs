@@ -12,8 +12,8 @@
 //! | [`publish`] | one job per `Nats-Msg-Id`, trace context in the headers, publish acknowledged |
 //! | [`telemetry`] | logs with trace ids; spans continue the producer's trace |
 //! | [`health`] | `/healthz`, `/readyz`, `/metrics` |
-//! | [`service`] | a worker binary's wiring: connect, serve health, consume until a signal, drain |
-//! | [`cli`] | the `dlq list` / `dlq replay` subcommands every worker binary has |
+//! | [`service`] | a service as an [`App`](service::App) run until a shutdown (SIGTERM in `main`, the test's in-process); a worker's wiring: serve health, consume, drain |
+//! | [`cli`] | the `run` / `dlq list` / `dlq replay` subcommands every worker binary has |
 //! | [`config`], [`database`], [`s3`] | environment configuration, the pool and embedded migrations, the S3 client |
 
 pub mod cli;
