@@ -80,5 +80,6 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
     // Room for the decoded image in its widest pixel format, and the decoder's buffers.
     limits.max_alloc = Some(MAX_PIXELS * 8);
     reader.limits(limits);
-    Ok(reader.decode().map_err(corrupt)?.to_rgb8())
+    // `into_rgb8` keeps an RGB decode's buffer (JPEG, RGB PNG) rather than copying it.
+    Ok(reader.decode().map_err(corrupt)?.into_rgb8())
 }

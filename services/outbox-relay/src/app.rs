@@ -50,7 +50,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn settings(&self) -> RelaySettings {
+    fn settings(&self) -> RelaySettings {
         RelaySettings {
             batch_size: usize::from(self.batch_size),
             poll_interval: Duration::from_millis(self.poll_interval_ms),

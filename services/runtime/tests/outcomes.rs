@@ -1,17 +1,18 @@
 //! Each outcome of a delivery, against a real nats-server: retries with their delays, the
 //! give-up path (hook once, dead letter, terminate), poison messages, panics, timeouts,
-//! de-duplication, shutdown and a server restart.
+//! de-duplication, shutdown and a server restart; and `testkit::harness::work` settling one attempt
+//! by the same table.
 
 mod common;
 
 use std::time::Duration;
 
 use common::{ScriptedTask, Step, consumer_state, job, settings, spawn_worker, stored_jobs};
-use testkit::{NatsServer, wait_until};
+use testkit::{NatsServer, harness, wait_until};
 use tracing::Instrument;
 use worker_runtime::dead_letter::{DeadLetters, Reason};
 use worker_runtime::publish::Publisher;
-use worker_runtime::{metrics::Metrics, provision};
+use worker_runtime::{TaskError, metrics::Metrics, provision};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -388,4 +389,58 @@ async fn shutdown_gives_prefetched_jobs_back_at_once_unstarted() {
     let worker = spawn_worker(&next, &js, settings(2));
     wait_until("the other five", WAIT, || async { next.completed() == 5 }).await;
     worker.stop().await;
+}
+
+// `testkit::harness::work` settles one attempt by the same table, without a stream: what a
+// service test that uses it learns is what the worker would do.
+
+#[tokio::test]
+async fn a_retryable_failure_with_attempts_left_is_retried_after_the_policys_backoff() {
+    let task = ScriptedTask::new(vec![Step::FailRetryable]);
+    match harness::work(&task, job(), 1).await {
+        harness::Outcome::Retrying { delay, error: TaskError::Retryable(cause) } => {
+            assert!(delay <= Duration::from_secs(2), "within the policy's longest delay: {delay:?}");
+            assert!(cause.to_string().contains("database unreachable"), "{cause}");
+        }
+        other => panic!("expected a retry, got {other:?}"),
+    }
+    assert!(task.exhausted().is_empty(), "no give-up: the hook did not run");
+}
+
+#[tokio::test]
+async fn the_last_attempt_is_exhausted_and_a_permanent_failure_is_given_up_at_once() {
+    let task = ScriptedTask::new(vec![Step::FailRetryable]);
+    let last = harness::work(&task, job(), 3).await;
+    assert_eq!(last.dead_letter_reason(), Some(Reason::Exhausted), "{last:?}");
+
+    let task = ScriptedTask::new(vec![Step::FailPermanent]);
+    match harness::work(&task, job(), 1).await {
+        harness::Outcome::DeadLettered { reason: Reason::Permanent, error } => {
+            assert!(error.contains("attachment missing"), "the dead letter's error: {error}");
+        }
+        other => panic!("expected a permanent dead letter, got {other:?}"),
+    }
+    assert_eq!(task.exhausted().len(), 1, "the hook ran once");
+}
+
+#[tokio::test]
+async fn a_panic_and_a_timeout_are_retryable_and_a_failing_hook_defers_the_give_up() {
+    let task = ScriptedTask::new(vec![Step::Panic]);
+    assert!(matches!(harness::work(&task, job(), 1).await, harness::Outcome::Retrying { .. }));
+
+    let mut slow = ScriptedTask::new(vec![Step::Sleep(Duration::from_secs(5))]);
+    slow.policy.timeout = Duration::from_millis(50);
+    match harness::work(&slow, job(), 1).await {
+        harness::Outcome::Retrying { error, .. } => assert!(error.to_string().contains("timed out"), "{error}"),
+        other => panic!("expected a retry after the timeout, got {other:?}"),
+    }
+
+    let task = ScriptedTask::new(vec![Step::FailPermanent]).with_failing_hook(1);
+    match harness::work(&task, job(), 1).await {
+        harness::Outcome::GiveUpDeferred { reason: Reason::Permanent, hook_error, .. } => {
+            assert!(hook_error.to_string().contains("results table unreachable"), "{hook_error}");
+        }
+        other => panic!("expected a deferred give-up, got {other:?}"),
+    }
+    assert_eq!(harness::work(&ScriptedTask::new(vec![Step::Succeed]), job(), 1).await.dead_letter_reason(), None);
 }
