@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::Args;
 use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
-use worker_runtime::service::{self, WorkerService, connect_nats};
+use worker_runtime::service::{self, WorkerService};
 use worker_runtime::shutdown::Shutdown;
 use worker_runtime::{database, s3};
 
@@ -49,24 +49,15 @@ pub struct App {
 impl App {
     pub async fn build(config: &Config) -> anyhow::Result<App> {
         let guard = config.guard()?;
-        let (nats, js) = connect_nats(&config.nats, NAME).await?;
-        let pool = database::connect_and_migrate(&config.database).await.context("connecting to the database")?;
+        let (service, pool) = WorkerService::connect(NAME, DEFAULT_HEALTH_PORT, &config.nats, &config.database).await?;
         let task = CleanupTask {
             s3: s3::client(&config.s3).await,
             bucket: config.s3.s3_bucket.clone(),
-            pool: pool.clone(),
+            pool,
             guard,
             delete_passes: config.delete_passes,
             retry: config.worker.retry_policy(),
             orphaned_keys: Default::default(),
-        };
-        let service = WorkerService {
-            name: NAME,
-            default_health_port: DEFAULT_HEALTH_PORT,
-            nats,
-            js,
-            database: Some(pool),
-            replicas: config.nats.jetstream_replicas,
         };
         Ok(App { service, task, worker: config.worker.clone() })
     }

@@ -6,9 +6,9 @@ use clap::Args;
 use ocr_service::pool::OcrPool;
 use sqlx::PgPool;
 use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
-use worker_runtime::service::{self, WorkerService, connect_nats};
+use worker_runtime::s3;
+use worker_runtime::service::{self, WorkerService};
 use worker_runtime::shutdown::Shutdown;
-use worker_runtime::{database, s3};
 
 use crate::ocr_http::HttpReader;
 use crate::reader::{ExtractionConfig, ExtractionMode, OcrReader};
@@ -43,17 +43,8 @@ pub struct App {
 
 impl App {
     pub async fn build(config: &Config) -> anyhow::Result<App> {
-        let (nats, js) = connect_nats(&config.nats, NAME).await?;
-        let pool = database::connect_and_migrate(&config.database).await.context("connecting to the database")?;
-        let task = task(config, pool.clone()).await?;
-        let service = WorkerService {
-            name: NAME,
-            default_health_port: DEFAULT_HEALTH_PORT,
-            nats,
-            js,
-            database: Some(pool),
-            replicas: config.nats.jetstream_replicas,
-        };
+        let (service, pool) = WorkerService::connect(NAME, DEFAULT_HEALTH_PORT, &config.nats, &config.database).await?;
+        let task = task(config, pool).await?;
         Ok(App { service, task, worker: config.worker.clone() })
     }
 }

@@ -152,13 +152,7 @@ impl DeadLetters {
         headers.insert(SUBJECT, subject.as_str());
         headers.insert(STREAM_SEQUENCE, stream_sequence.to_string().as_str());
         headers.insert("Nats-Msg-Id", format!("dead_letter:{subject}:{stream_sequence}").as_str());
-        self.js
-            .publish_with_headers(format!("{DEAD_LETTER_SUBJECT_PREFIX}.{subject}"), headers, message.payload.clone())
-            .await
-            .map_err(DeadLetterError::Store)?
-            .await
-            .map_err(DeadLetterError::Store)?;
-        Ok(())
+        self.store(format!("{DEAD_LETTER_SUBJECT_PREFIX}.{subject}"), headers, message.payload.clone()).await
     }
 
     /// Note why the delivery at `stream_sequence` of `subject` was given up on, before the
@@ -174,8 +168,13 @@ impl DeadLetters {
         headers.insert(ATTEMPTS, why.attempt.to_string().as_str());
         headers.insert(ERROR, one_line(&why.error).as_str());
         headers.insert("Nats-Msg-Id", format!("deferred:{subject}:{stream_sequence}").as_str());
+        self.store(deferred_subject(subject, stream_sequence), headers, Bytes::new()).await
+    }
+
+    /// Publish to the dead-letter stream and wait until JetStream has stored it.
+    async fn store(&self, subject: String, headers: HeaderMap, payload: Bytes) -> Result<(), DeadLetterError> {
         self.js
-            .publish_with_headers(deferred_subject(subject, stream_sequence), headers, Bytes::new())
+            .publish_with_headers(subject, headers, payload)
             .await
             .map_err(DeadLetterError::Store)?
             .await

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::jetstream;
 
-use crate::config::{NatsConfig, WorkerConfig};
+use crate::config::{DatabaseConfig, NatsConfig, WorkerConfig};
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::task::Task;
@@ -67,6 +67,27 @@ pub struct WorkerService {
 }
 
 impl WorkerService {
+    /// Connect to NATS as `name` and to the database (migrating it if configured): what every
+    /// consuming service does before it builds its task. Returns the service and its pool.
+    pub async fn connect(
+        name: &'static str,
+        default_health_port: u16,
+        nats: &NatsConfig,
+        database: &DatabaseConfig,
+    ) -> anyhow::Result<(WorkerService, sqlx::PgPool)> {
+        let (client, js) = connect_nats(nats, name).await?;
+        let pool = crate::database::connect_and_migrate(database).await.context("connecting to the database")?;
+        let service = WorkerService {
+            name,
+            default_health_port,
+            nats: client,
+            js,
+            database: Some(pool.clone()),
+            replicas: nats.jetstream_replicas,
+        };
+        Ok((service, pool))
+    }
+
     /// Serve `/healthz`, `/readyz` and `/metrics`, consume with `task` until `shutdown`, then
     /// drain and return. `register` adds the metrics of what the service runs beside its task
     /// (the scheduler's sweep).

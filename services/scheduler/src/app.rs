@@ -12,7 +12,7 @@ use worker_runtime::config::{DatabaseConfig, NatsConfig, WorkerConfig};
 use worker_runtime::publish::Publisher;
 use worker_runtime::service::{self, WorkerService, connect_nats};
 use worker_runtime::shutdown::Shutdown;
-use worker_runtime::{TaskPolicy, database, provision};
+use worker_runtime::{TaskPolicy, provision};
 
 use crate::auto_done::AutoDoneTask;
 use crate::schedule::{self, Schedule};
@@ -61,20 +61,13 @@ impl App {
     pub async fn build(config: &Config) -> anyhow::Result<App> {
         let schedule = Schedule::parse(&config.cron).context("AUTO_DONE_CRON")?;
         let sweep_schedule = Schedule::parse(&config.sweep_cron).context("EXTRACT_SWEEP_CRON")?;
-        let (nats, js) = connect_tick_stream(&config.nats).await?;
-        let pool = database::connect_and_migrate(&config.database).await.context("connecting to the database")?;
-        let service = WorkerService {
-            name: NAME,
-            default_health_port: DEFAULT_HEALTH_PORT,
-            nats,
-            js: js.clone(),
-            database: Some(pool.clone()),
-            replicas: config.nats.jetstream_replicas,
-        };
+        let (service, pool) = WorkerService::connect(NAME, DEFAULT_HEALTH_PORT, &config.nats, &config.database).await?;
+        ensure_tick_stream(&service.js, &config.nats).await?;
+        let publisher = Publisher::new(service.js.clone());
         Ok(App {
             service,
             pool,
-            publisher: Publisher::new(js),
+            publisher,
             schedule,
             sweep_schedule,
             backfill: chrono::Duration::hours(i64::from(config.backfill_hours)),
@@ -119,20 +112,18 @@ pub struct PublishedNow {
 
 /// Publish a tick for the current second (for operators and `make demo`).
 pub async fn tick_now(config: &Config) -> anyhow::Result<PublishedNow> {
-    let (nats, js) = connect_tick_stream(&config.nats).await?;
+    let (nats, js) = connect_nats(&config.nats, NAME).await?;
+    ensure_tick_stream(&js, &config.nats).await?;
     let second = chrono::Utc::now().trunc_subsecs(0);
     let published = tick::publish(&Publisher::new(js), second).await?;
     nats.flush().await?;
     Ok(PublishedNow { second, published })
 }
 
-/// Connect and make sure the tick stream exists. Only that stream: the scheduler's NATS user
-/// may not create the others.
-async fn connect_tick_stream(
-    config: &NatsConfig,
-) -> anyhow::Result<(async_nats::Client, async_nats::jetstream::Context)> {
-    let (nats, js) = connect_nats(config, NAME).await?;
+/// Make sure the tick stream exists. Only that stream: the scheduler's NATS user may not create
+/// the others.
+async fn ensure_tick_stream(js: &async_nats::jetstream::Context, config: &NatsConfig) -> anyhow::Result<()> {
     let tick_stream = provision::job_stream_config::<proto::AutoDoneTick>(config.jetstream_replicas);
-    provision::ensure_stream(&js, tick_stream).await?;
-    Ok((nats, js))
+    provision::ensure_stream(js, tick_stream).await?;
+    Ok(())
 }
