@@ -19,9 +19,12 @@ fn command(nats: &NatsServer, db: &TestDatabase, bucket: &TestBucket, prefixes: 
     command
 }
 
+/// A cleanup worker taking one job at a time, so its dead letters are stored in the order the
+/// jobs were published.
 fn worker(nats: &NatsServer, db: &TestDatabase, bucket: &TestBucket, prefixes: &str, port: u16) -> Child {
     command(nats, db, bucket, prefixes)
         .env("HEALTH_ADDR", format!("127.0.0.1:{port}"))
+        .env("WORKER_CONCURRENCY", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
