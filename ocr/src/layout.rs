@@ -46,6 +46,9 @@ const NAMES_RIGHT_OF_HEADER: f64 = 3.3;
 const LABEL_LEFT_OF_ROWS: f64 = 4.0;
 /// The name column ends here at the latest (the first item icon is 4.4–5.2 pitches on).
 const NAME_COLUMN_WIDTH: f64 = 5.0;
+/// Least brightness (of 255) of a pixel of a header label's ink: twice the panel's (about 30).
+/// A halved, JPEG-compressed capture draws the 7 px tall red label no brighter than 60–120.
+const INK_BRIGHTNESS: f64 = 60.0;
 
 /// A rectangle of the capture, in pixels (`x1`, `y1` exclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +138,10 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
         .filter(|x0| (x0 - expected_x).abs() <= pitch * 0.7)
         .collect();
     starts.sort_by(f64::total_cmp);
-    let names_x = starts.get(starts.len() / 2).copied().unwrap_or(expected_x);
+    // Names are left-aligned, and a box may start late (at small sizes the detector misses a
+    // faint first letter; a halved capture's boxes start up to 0.7 pitch right of the text) but
+    // not early: the header's measure is the bound.
+    let names_x = starts.get(starts.len() / 2).map_or(expected_x, |&median| median.min(expected_x));
 
     let (width, height) = image.dimensions();
     let cell = |y: f64| -> Result<Cell, NotAScoreboard> {
@@ -310,7 +316,10 @@ fn leftmost_ink(image: &RgbImage, ys: (f64, f64), xs: (f64, f64), pitch: f64, ti
     let (x0, x1) = ((xs.0.max(0.0) as u32).min(width), (xs.1.max(0.0) as u32).min(width));
     let inked: Vec<bool> = (x0..x1)
         .map(|x| {
-            (y0..y1).filter(|&y| colour_of(image.get_pixel(x, y).0.map(f64::from), 100.0) == Some(tint)).count() >= 2
+            (y0..y1)
+                .filter(|&y| colour_of(image.get_pixel(x, y).0.map(f64::from), INK_BRIGHTNESS) == Some(tint))
+                .count()
+                >= 2
         })
         .collect();
     let span = ((pitch * 0.5) as usize).max(2);

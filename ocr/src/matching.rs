@@ -36,6 +36,12 @@ const RELAXED_FLOOR: f64 = 70.0;
 const STRICT_MARGIN: f64 = 2.0;
 /// Margin over the runner-up required for a relaxed acceptance.
 pub(crate) const RELAXED_MARGIN: f64 = 10.0;
+/// Letters (jamo for Hangul) a reading must share with the name for a relaxed acceptance, unless
+/// every letter it read is the name's: a fuzzy score says less the shorter the name (`wana`
+/// scores 75 against `Hana` on three letters and contradicts it in one, a chance agreement for a
+/// misread row; 75 on a twelve-letter name is nine). A reading that lost letters and got none
+/// wrong (`tee` for `teea1`, a faint or cut tail) contradicts nothing.
+const RELAXED_LETTERS: f64 = 4.0;
 /// Preference for the match's own players in the assignment.
 const PLAYER_BONUS: f64 = 8.0;
 /// Least score for a friend outside the match: the reading equals one of their names (up to
@@ -92,6 +98,10 @@ pub(crate) struct Candidate {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Score {
     pub(crate) value: f64,
+    /// Letters the reading and the name have in common, and letters of the reading that are not
+    /// the name's (folded forms).
+    pub(crate) letters: f64,
+    pub(crate) stray_letters: f64,
     pub(crate) method: MatchMethod,
     pub(crate) reading: usize,
 }
@@ -99,11 +109,17 @@ pub(crate) struct Score {
 /// Per reading of a row: (plain name, folded name, plain full id, folded full id).
 pub(crate) type ParsedReadings = Vec<(String, String, String, String)>;
 
-fn similarity(a_plain: &str, a_folded: &str, name: &Name) -> f64 {
+/// The score (0–100), from the literal or the folded form, whichever is higher; the letters in
+/// common and the reading's letters not in the name, counted in the folded form, where a Hangul
+/// syllable is its two or three jamo (a syllable says as much as a few Latin letters).
+fn similarity(a_plain: &str, a_folded: &str, name: &Name) -> (f64, f64, f64) {
     let exact = rapidfuzz::fuzz::ratio(a_plain.chars(), name.plain.chars()) * 100.0;
     // A match only through look-alikes is a hair less certain than a literal one.
-    let folded = rapidfuzz::fuzz::ratio(a_folded.chars(), name.folded.chars()) * 100.0 - 0.5;
-    exact.max(folded).max(0.0)
+    let folded = rapidfuzz::fuzz::ratio(a_folded.chars(), name.folded.chars());
+    // rapidfuzz's ratio is the letters in common over the two lengths' mean.
+    let read = a_folded.chars().count() as f64;
+    let letters = folded * (read + name.folded.chars().count() as f64) / 2.0;
+    (exact.max(folded * 100.0 - 0.5).max(0.0), letters, (read - letters).max(0.0))
 }
 
 pub(crate) fn candidates(dictionary: &[FriendEntry], teams: &MatchTeams) -> Vec<Candidate> {
@@ -140,13 +156,13 @@ pub(crate) fn best_score(parsed: &[(String, String, String, String)], candidate:
     let mut best: Option<Score> = None;
     for (reading, (name_plain, name_folded, full_plain, full_folded)) in parsed.iter().enumerate() {
         for name in &candidate.names {
-            let value = match name.method {
+            let (value, letters, stray_letters) = match name.method {
                 MatchMethod::Full if full_plain.is_empty() => continue,
                 MatchMethod::Full => similarity(full_plain, full_folded, name),
                 MatchMethod::NameOnly | MatchMethod::Alias => similarity(name_plain, name_folded, name),
             };
             if best.is_none_or(|b| value > b.value) {
-                best = Some(Score { value, method: name.method, reading });
+                best = Some(Score { value, letters, stray_letters, method: name.method, reading });
             }
         }
     }
@@ -240,7 +256,10 @@ fn accept(score: Score, runner_up: f64, is_player: bool, options: &OcrOptions) -
     if !is_player {
         return score.value >= EXACT && margin >= STRICT_MARGIN;
     }
-    (score.value >= cutoff && margin >= STRICT_MARGIN) || (score.value >= RELAXED_FLOOR && margin >= RELAXED_MARGIN)
+    (score.value >= cutoff && margin >= STRICT_MARGIN)
+        || (score.value >= RELAXED_FLOOR
+            && margin >= RELAXED_MARGIN
+            && (score.letters >= RELAXED_LETTERS || score.stray_letters < 0.5))
 }
 
 /// Maximum-weight pairing of rows with candidates; `None` for rows left unpaired. Each row also

@@ -143,6 +143,22 @@ fn an_outsider_read_exactly_by_one_second_look_alone_stays_unmatched() {
 }
 
 #[test]
+fn a_short_name_is_not_taken_on_a_misread_letter_but_is_on_a_lost_one() {
+    // `wana` scores 75 against `Hana` (70 is the relaxed floor): three letters agree and one
+    // contradicts, which a misread row of someone else gives by chance. `tee` for `teea1` lost
+    // letters and got none wrong; `Kaisa Mian` is long enough for one swap to be a misread.
+    let hana = friend("Hana#GG", &[]);
+    let teea = friend("teea1#1CJ", &[]);
+    let kaisa = friend("Kaisa Main#KR1", &[]);
+    let all = [&hana, &teea, &kaisa];
+    let matches = run(&rows(Side::Blue, &["wana", "tee", "Kaisa Mian"]), &all, &all, &[]);
+    let ids: Vec<_> = matches.iter().map(|m| m.friend_id).collect();
+    assert_eq!(ids, [None, Some(teea.id), Some(kaisa.id)], "{matches:#?}");
+    let exact = run(&rows(Side::Blue, &["Hana"]), &[&hana], &[&hana], &[]);
+    assert_eq!(exact[0].friend_id, Some(hana.id), "an exact short name still matches");
+}
+
+#[test]
 fn rows_decide_team_a_side() {
     let a: Vec<Friend> = (0..5).map(|n| friend(&format!("Ateam{n}x#KR1"), &[])).collect();
     let b: Vec<Friend> = (0..5).map(|n| friend(&format!("Bteam{n}y#KR1"), &[])).collect();

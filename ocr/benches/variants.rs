@@ -1,0 +1,153 @@
+//! How the reading holds up when a labelled capture is changed the way shared screenshots are:
+//!
+//!     OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench variants [-- DIR]      (make bench-ocr)
+//!
+//! Every capture of DIR (default `../shared/endscreens/real`) is read as it is and then halved
+//! (only captures at least 1,000 px wide, so the result stays within the 0.5× the client's
+//! smallest copies have), re-encoded as JPEG at quality 70, both, and enlarged 1.5× (only
+//! captures under 1,400 px wide, so the result stays within 3×). The labels are the same for
+//! every variant: the board is the same board. This measures generalisation — a rule that only
+//! suits the captures as they are shows up here as a drop — and it is never a target to tune to.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::Path;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageFormat, RgbImage};
+use ocr::pipeline::Pipeline;
+use ocr::scoring::{self, Score};
+use proto::OcrJobOutput;
+
+#[derive(Clone, Copy)]
+enum Variant {
+    AsIs,
+    Halved,
+    Jpeg,
+    HalvedJpeg,
+    Enlarged,
+}
+
+impl Variant {
+    const ALL: [Variant; 5] = [Variant::AsIs, Variant::Halved, Variant::Jpeg, Variant::HalvedJpeg, Variant::Enlarged];
+
+    fn name(self) -> &'static str {
+        match self {
+            Variant::AsIs => "as it is",
+            Variant::Halved => "halved (≥ 1,000 px wide)",
+            Variant::Jpeg => "JPEG quality 70",
+            Variant::HalvedJpeg => "halved, then JPEG 70",
+            Variant::Enlarged => "enlarged 1.5× (< 1,400 px wide)",
+        }
+    }
+
+    /// The changed capture's bytes, or `None` when the variant does not apply to this size.
+    fn apply(self, image: &RgbImage) -> Option<Vec<u8>> {
+        let resized = |factor: f64| {
+            let (w, h) = image.dimensions();
+            let side = |s: u32| ((f64::from(s) * factor).round() as u32).max(1);
+            image::imageops::resize(image, side(w), side(h), FilterType::Triangle)
+        };
+        match self {
+            Variant::AsIs => Some(png(image)),
+            Variant::Halved => (image.width() >= 1000).then(|| png(&resized(0.5))),
+            Variant::Jpeg => Some(jpeg(image)),
+            Variant::HalvedJpeg => (image.width() >= 1000).then(|| jpeg(&resized(0.5))),
+            Variant::Enlarged => (image.width() < 1400).then(|| png(&resized(1.5))),
+        }
+    }
+}
+
+fn png(image: &RgbImage) -> Vec<u8> {
+    let mut bytes = Cursor::new(Vec::new());
+    image.write_to(&mut bytes, ImageFormat::Png).expect("PNG of an image in memory");
+    bytes.into_inner()
+}
+
+fn jpeg(image: &RgbImage) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    JpegEncoder::new_with_quality(&mut bytes, 70).encode_image(image).expect("JPEG of an image in memory");
+    bytes
+}
+
+#[derive(Default)]
+struct Tally {
+    captures: usize,
+    not_read: usize,
+    winner: usize,
+    winners_labelled: usize,
+    side: usize,
+    rows: usize,
+    rows_right: usize,
+    rows_wrong: usize,
+}
+
+impl Tally {
+    fn add(&mut self, score: Score, read: bool, winner_labelled: bool) {
+        self.captures += 1;
+        self.not_read += usize::from(!read);
+        if winner_labelled {
+            self.winners_labelled += 1;
+            self.winner += usize::from(score.winner_right);
+        }
+        self.side += usize::from(score.side_right);
+        self.rows += score.rows_right + score.rows_wrong + score.rows_missed;
+        self.rows_right += score.rows_right;
+        self.rows_wrong += score.rows_wrong;
+    }
+
+    fn line(&self, name: &str) -> String {
+        let pct = |n: usize, d: usize| 100.0 * n as f64 / d.max(1) as f64;
+        format!(
+            "| {name} | {} | {} | {:.1} % | {:.1} % | {:.1} % | {} |",
+            self.captures,
+            self.not_read,
+            pct(self.winner, self.winners_labelled),
+            pct(self.side, self.captures),
+            pct(self.rows_right, self.rows),
+            self.rows_wrong
+        )
+    }
+}
+
+fn main() {
+    let dir = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_else(|| format!("{}/../../shared/endscreens/real", env!("CARGO_MANIFEST_DIR")));
+    let labels = scoring::label_files(Path::new(&dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
+    let models = ocr::ppocr::PpOcrConfig::default().load().expect("PP-OCR models");
+    let mut pipeline = Pipeline::standard(models).expect("tesseract with kor+eng");
+
+    let mut tallies: BTreeMap<usize, Tally> = BTreeMap::new();
+    for path in &labels {
+        let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let input: proto::OcrJobInput = serde_json::from_value(label["input"].clone()).expect("input");
+        let bytes = std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap();
+        let image = image::load_from_memory(&bytes).map(DynamicImage::into_rgb8).expect("a labelled capture decodes");
+        let id = label["id"].as_str().unwrap_or("?");
+        let winner_labelled = label["expected"]["winnerSide"].is_string();
+        for (n, variant) in Variant::ALL.into_iter().enumerate() {
+            let Some(changed) = variant.apply(&image) else { continue };
+            let output = pipeline.run(&input, &changed);
+            let score = scoring::score(&output, &label["expected"]);
+            let read = matches!(output, OcrJobOutput::Done(_));
+            tallies.entry(n).or_default().add(score, read, winner_labelled);
+            let winner_missed = winner_labelled && !score.winner_right;
+            if !read || winner_missed || !score.side_right || score.rows_wrong > 0 || score.rows_missed > 0 {
+                let status = match &output {
+                    OcrJobOutput::Done(_) => "done".to_owned(),
+                    OcrJobOutput::Failed(f) => format!("failed: {}", f.error.message),
+                };
+                println!("{id} {}: {score:?} ({status})", variant.name());
+            }
+        }
+    }
+    println!(
+        "\n| variant | n | not read | winner | team A side | rows → friend | wrong |\n|---|---|---|---|---|---|---|"
+    );
+    for (n, tally) in &tallies {
+        println!("{}", tally.line(Variant::ALL[*n].name()));
+    }
+}
