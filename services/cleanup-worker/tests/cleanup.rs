@@ -78,6 +78,7 @@ async fn a_key_outside_the_prefix_deletes_nothing_and_is_dead_lettered() {
     let settings = WorkerSettings {
         concurrency: 2,
         prefetch: 2,
+        prefetch_max: usize::from(worker_runtime::config::DEFAULT_PREFETCH_MAX),
         ack_wait: Duration::from_secs(5),
         shutdown_grace: Duration::from_secs(5),
     };
@@ -125,6 +126,7 @@ async fn a_refused_job_of_the_largest_allowed_size_is_still_dead_lettered() {
     let settings = WorkerSettings {
         concurrency: 1,
         prefetch: 1,
+        prefetch_max: usize::from(worker_runtime::config::DEFAULT_PREFETCH_MAX),
         ack_wait: Duration::from_secs(5),
         shutdown_grace: Duration::from_secs(5),
     };

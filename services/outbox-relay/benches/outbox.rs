@@ -94,6 +94,7 @@ async fn enqueue_to_start(db: &TestDatabase, nats: &NatsServer) {
     let settings = WorkerSettings {
         concurrency: 1,
         prefetch: 1,
+        prefetch_max: usize::from(worker_runtime::config::DEFAULT_PREFETCH_MAX),
         ack_wait: Duration::from_secs(30),
         shutdown_grace: Duration::from_secs(10),
     };

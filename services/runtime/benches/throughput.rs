@@ -6,8 +6,10 @@
 //! For each durability setting (JetStream's default fsync every 2 minutes, and
 //! `sync_interval: always`): enqueue rate (one awaited publish at a time, and 256 in flight),
 //! drain rate at concurrency 1, 8 and 64 (confirmed acks) with the default prefetch window
-//! (= concurrency) and a wide one (500, as batched Graphile Worker's local queue), and add→start latency over 1,000
-//! sequential jobs. One JSON object per measurement on stdout.
+//! (= concurrency, widening for short jobs up to `WORKER_PREFETCH_MAX`'s default), a fixed one
+//! (= concurrency, the default before the window followed the jobs' pace) and a wide fixed one
+//! (500, as batched Graphile Worker's local queue), and add→start latency over 1,000 sequential
+//! jobs. One JSON object per measurement on stdout.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +28,8 @@ use worker_runtime::{Attempt, Task, TaskError, TaskPolicy, provision};
 
 /// The wide window, as Graphile Worker's batched `localQueue` (500 jobs).
 const WIDE_PREFETCH: usize = 500;
+/// How far the default window widens for short jobs.
+const DEFAULT_MAX: usize = worker_runtime::config::DEFAULT_PREFETCH_MAX as usize;
 
 fn count(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -70,12 +74,14 @@ struct Running {
     handle: tokio::task::JoinHandle<()>,
 }
 
-fn start(task: NoopTask, js: &jetstream::Context, concurrency: usize, prefetch: usize) -> Running {
+/// A window of `prefetch` jobs beyond the running ones, widening up to `prefetch_max`.
+fn start(task: NoopTask, js: &jetstream::Context, concurrency: usize, prefetch: (usize, usize)) -> Running {
     let shutdown = Shutdown::new();
     let metrics = Arc::new(Metrics::default());
     let settings = WorkerSettings {
         concurrency,
-        prefetch,
+        prefetch: prefetch.0,
+        prefetch_max: prefetch.1,
         ack_wait: Duration::from_secs(30),
         shutdown_grace: Duration::from_secs(10),
     };
@@ -94,7 +100,7 @@ async fn fill(js: &jetstream::Context, jobs: usize) {
 }
 
 /// Start a worker, wait until it has acknowledged `jobs` jobs, stop it; the time taken.
-async fn consume(js: &jetstream::Context, concurrency: usize, prefetch: usize, jobs: usize) -> Duration {
+async fn consume(js: &jetstream::Context, concurrency: usize, prefetch: (usize, usize), jobs: usize) -> Duration {
     let started = Instant::now();
     let running = start(NoopTask { started: None }, js, concurrency, prefetch);
     let processed = running.metrics.processed.get_or_create(&Metrics::label("extract")).clone();
@@ -118,16 +124,21 @@ async fn bench(system: &str, nats: &NatsServer) {
         publisher.publish(&job(), &format!("enqueue-{n}")).await.expect("publish");
     }
     report(system, "enqueue", (enqueue_jobs as f64 / started.elapsed().as_secs_f64()).into(), "jobs/s");
-    consume(&js, 8, 8, enqueue_jobs).await;
+    consume(&js, 8, (8, DEFAULT_MAX), enqueue_jobs).await;
 
     let jobs = count("BENCH_JOBS", 20_000);
     let started = Instant::now();
     fill(&js, jobs).await;
     report(system, "enqueue (256 in flight)", (jobs as f64 / started.elapsed().as_secs_f64()).into(), "jobs/s");
-    consume(&js, 8, 8, jobs).await;
+    consume(&js, 8, (8, DEFAULT_MAX), jobs).await;
 
     for concurrency in [1, 8, 64] {
-        for (prefetch, window) in [(concurrency, ""), (WIDE_PREFETCH, ", prefetch 500")] {
+        let windows = [
+            ((concurrency, DEFAULT_MAX), ""),
+            ((concurrency, concurrency), ", fixed window"),
+            ((WIDE_PREFETCH, WIDE_PREFETCH), ", prefetch 500"),
+        ];
+        for (prefetch, window) in windows {
             fill(&js, jobs).await;
             let seconds = consume(&js, concurrency, prefetch, jobs).await.as_secs_f64();
             report(system, &format!("drain c={concurrency}{window}"), (jobs as f64 / seconds).into(), "jobs/s");
@@ -135,7 +146,7 @@ async fn bench(system: &str, nats: &NatsServer) {
     }
 
     let (started_tx, mut started_rx) = mpsc::unbounded_channel();
-    let running = start(NoopTask { started: Some(started_tx) }, &js, 1, 1);
+    let running = start(NoopTask { started: Some(started_tx) }, &js, 1, (1, DEFAULT_MAX));
     let mut samples = Vec::new();
     for n in 0..count("BENCH_LATENCY_JOBS", 1_000) {
         let t0 = Instant::now();

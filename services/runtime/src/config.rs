@@ -89,6 +89,9 @@ pub struct DatabaseConfig {
     pub database_migrate: bool,
 }
 
+/// `WORKER_PREFETCH_MAX` when unset.
+pub const DEFAULT_PREFETCH_MAX: u16 = 256;
+
 #[derive(Debug, Clone, Args)]
 pub struct WorkerConfig {
     /// Jobs in flight at once in this process.
@@ -99,6 +102,12 @@ pub struct WorkerConfig {
     /// unset: as many as `WORKER_CONCURRENCY`.
     #[arg(long, env = "WORKER_PREFETCH", value_parser = clap::value_parser!(u16).range(0..=1024))]
     pub worker_prefetch: Option<u16>,
+
+    /// Most jobs held beyond the running ones when jobs are short: the window widens up to this
+    /// while the held jobs are less than about 5 ms of work (0–1024; at most `WORKER_PREFETCH`
+    /// keeps the window fixed).
+    #[arg(long, env = "WORKER_PREFETCH_MAX", default_value_t = DEFAULT_PREFETCH_MAX, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub worker_prefetch_max: u16,
 
     /// Seconds in-flight jobs get to finish after SIGTERM before they are left for redelivery.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 30)]
@@ -125,6 +134,11 @@ pub struct WorkerConfig {
 impl WorkerConfig {
     pub fn prefetch(&self) -> usize {
         usize::from(self.worker_prefetch.unwrap_or(self.worker_concurrency))
+    }
+
+    /// The widest window for short jobs; never narrower than [`prefetch`](Self::prefetch).
+    pub fn prefetch_max(&self) -> usize {
+        usize::from(self.worker_prefetch_max).max(self.prefetch())
     }
 
     pub fn shutdown_grace(&self) -> Duration {

@@ -7,12 +7,20 @@
 //! permit back when its handler returns. So the bound is exact whatever the server delivers, and
 //! a crashed process strands at most that many jobs for one ack wait.
 //!
+//! **The window follows the jobs' length.** `prefetch` is `WORKER_PREFETCH` for jobs of a few
+//! milliseconds or more (an OCR job: the window stays as configured, so replicas share a burst
+//! evenly), and widens up to `WORKER_PREFETCH_MAX` for jobs short enough that the held ones are
+//! still less than [`HELD_WORK`] of work ([`Pace`]). A window of one or two jobs costs a pull
+//! round trip per job, which is most of a no-op job's time; a few milliseconds of waiting work
+//! held by one replica is no unfairness to the others.
+//!
 //! Jobs waiting here are kept alive with in-progress acks like running ones (they would
 //! otherwise be redelivered elsewhere while still held), and on shutdown they are given back
 //! with a nak rather than left for the ack wait.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{PullConsumer, pull::Batch};
@@ -25,6 +33,40 @@ use tokio::time::Instant;
 const PULL_EXPIRES: Duration = Duration::from_secs(5);
 /// Pause after a failed pull (server restarting, connection lost) before the next one.
 const PULL_RETRY_DELAY: Duration = Duration::from_millis(500);
+/// How much work the jobs waiting in a widened window may add up to.
+const HELD_WORK: Duration = Duration::from_millis(5);
+/// Weight of the newest run in the running mean of handler times.
+const PACE_WEIGHT: f64 = 1.0 / 16.0;
+
+/// The running mean of how long the handler takes, kept by the jobs and read by the window.
+#[derive(Debug, Default)]
+pub(crate) struct Pace {
+    /// Seconds as `f64` bits; 0 until the first job finished.
+    mean_seconds: AtomicU64,
+}
+
+impl Pace {
+    pub fn record(&self, took: Duration) {
+        let took = took.as_secs_f64().max(1e-7);
+        // Two jobs finishing at once may each overwrite the other's update: one sample lost.
+        let mean = match f64::from_bits(self.mean_seconds.load(Ordering::Relaxed)) {
+            0.0 => took,
+            mean => mean + PACE_WEIGHT * (took - mean),
+        };
+        self.mean_seconds.store(mean.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Jobs to hold beyond the running ones: `floor`, or more, up to `ceiling`, while
+    /// `concurrency` slots would work them off within [`HELD_WORK`].
+    pub fn prefetch(&self, concurrency: usize, floor: usize, ceiling: usize) -> usize {
+        let mean = f64::from_bits(self.mean_seconds.load(Ordering::Relaxed));
+        if mean <= 0.0 || ceiling <= floor {
+            return floor;
+        }
+        let fits = HELD_WORK.as_secs_f64() / mean * concurrency as f64;
+        (fits.min(ceiling as f64) as usize).clamp(floor, ceiling)
+    }
+}
 
 /// A delivered job and the window permit it holds until its handler returns.
 pub(crate) struct Held {
@@ -41,17 +83,32 @@ struct OpenPull {
 pub(crate) struct Window {
     consumer: PullConsumer,
     permits: Arc<Semaphore>,
+    concurrency: usize,
+    /// `WORKER_PREFETCH` and `WORKER_PREFETCH_MAX`.
+    prefetch: (usize, usize),
+    pace: Arc<Pace>,
+    /// Permits the window has now (free or held).
+    size: usize,
+    /// Permits to retire as they come free, after the window narrowed.
+    surplus: usize,
     delivered: VecDeque<Held>,
     pull: Option<OpenPull>,
     retry_at: Option<Instant>,
 }
 
 impl Window {
-    /// A window of `size` jobs (concurrency + prefetch) on `consumer`.
-    pub fn new(consumer: PullConsumer, size: usize) -> Self {
+    /// A window of `concurrency` + `prefetch.0` jobs on `consumer`, widened up to
+    /// `concurrency` + `prefetch.1` as `pace` says the jobs are short.
+    pub fn new(consumer: PullConsumer, concurrency: usize, prefetch: (usize, usize), pace: Arc<Pace>) -> Self {
+        let size = concurrency + prefetch.0;
         Window {
             consumer,
             permits: Arc::new(Semaphore::new(size)),
+            concurrency,
+            prefetch,
+            pace,
+            size,
+            surplus: 0,
             delivered: VecDeque::new(),
             pull: None,
             retry_at: None,
@@ -75,9 +132,16 @@ impl Window {
             return;
         }
         self.retry_at = None;
+        self.follow_pace();
         let mut awaiting = Vec::new();
         while let Ok(permit) = self.permits.clone().try_acquire_owned() {
-            awaiting.push(permit);
+            if self.surplus > 0 {
+                permit.forget();
+                self.surplus -= 1;
+                self.size -= 1;
+            } else {
+                awaiting.push(permit);
+            }
         }
         if awaiting.is_empty() {
             return;
@@ -88,6 +152,22 @@ impl Window {
                 tracing::warn!(%error, "pull request failed; retrying");
                 self.retry_at = Some(Instant::now() + PULL_RETRY_DELAY);
             }
+        }
+    }
+
+    /// Widen or narrow the window to what the jobs' pace asks for; a narrower window retires
+    /// permits only as held jobs give them back.
+    fn follow_pace(&mut self) {
+        let wanted = self.concurrency + self.pace.prefetch(self.concurrency, self.prefetch.0, self.prefetch.1);
+        let current = self.size - self.surplus;
+        if wanted > current {
+            let revived = self.surplus.min(wanted - current);
+            self.surplus -= revived;
+            let added = wanted - current - revived;
+            self.permits.add_permits(added);
+            self.size += added;
+        } else {
+            self.surplus += current - wanted;
         }
     }
 
@@ -148,5 +228,36 @@ impl Window {
             }
         }
         returned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_widens_for_short_jobs_only() {
+        let pace = Pace::default();
+        assert_eq!(pace.prefetch(2, 2, 256), 2, "nothing measured yet: the configured window");
+        pace.record(Duration::from_millis(500));
+        assert_eq!(pace.prefetch(2, 2, 256), 2, "an OCR job: as configured");
+        let short = Pace::default();
+        short.record(Duration::from_micros(100));
+        // 5 ms of work at two slots is a hundred 100 µs jobs.
+        assert_eq!(short.prefetch(2, 2, 256), 100);
+        short.record(Duration::from_micros(100));
+        assert_eq!(short.prefetch(2, 2, 64), 64, "never past the ceiling");
+        assert_eq!(short.prefetch(2, 2, 2), 2, "a ceiling at the floor keeps the window fixed");
+    }
+
+    #[test]
+    fn the_pace_follows_a_change_in_the_jobs() {
+        let pace = Pace::default();
+        pace.record(Duration::from_micros(10));
+        assert_eq!(pace.prefetch(1, 1, 256), 256);
+        for _ in 0..64 {
+            pace.record(Duration::from_millis(200));
+        }
+        assert_eq!(pace.prefetch(1, 1, 256), 1, "long jobs again: back to the configured window");
     }
 }

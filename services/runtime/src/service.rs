@@ -109,6 +109,7 @@ impl WorkerService {
         let settings = WorkerSettings {
             concurrency: usize::from(config.worker_concurrency),
             prefetch: config.prefetch(),
+            prefetch_max: config.prefetch_max(),
             ack_wait: config.ack_wait(),
             shutdown_grace: config.shutdown_grace(),
         };

@@ -2,8 +2,8 @@
 //! a timeout, and settle every delivery explicitly.
 //!
 //! **Flow control.** A process has `WORKER_CONCURRENCY` slots and holds at most
-//! `WORKER_PREFETCH` jobs more, delivered and waiting for the next free slot (see
-//! [`prefetch`](crate::prefetch)). It keeps one pull request open for exactly as many jobs as it
+//! `WORKER_PREFETCH` jobs more (up to `WORKER_PREFETCH_MAX` for jobs of well under a
+//! millisecond), delivered and waiting for the next free slot (see [`prefetch`](crate::prefetch)). It keeps one pull request open for exactly as many jobs as it
 //! may still hold, so a freed slot starts the next job without a round trip, a busy replica never
 //! holds more than its window, and N replicas on the same durable consumer share the queue by how
 //! fast each frees its slots. `WORKER_PREFETCH=0` pulls only for free slots.
@@ -38,7 +38,7 @@ use tracing::{Instrument, Span, field};
 
 use crate::dead_letter::{DeadLetters, DeferredGiveUp, Reason};
 use crate::metrics::{Metrics, TaskLabel};
-use crate::prefetch::{Held, Window};
+use crate::prefetch::{Held, Pace, Window};
 use crate::provision::{self, ProvisionError};
 use crate::shutdown::Shutdown;
 use crate::task::{Attempt, GiveUp, Settlement, Task, TaskError};
@@ -49,6 +49,8 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// Jobs held beyond the running ones, delivered and ready for the next free slot.
     pub prefetch: usize,
+    /// Most jobs held beyond the running ones, when the jobs are short enough.
+    pub prefetch_max: usize,
     pub ack_wait: Duration,
     pub shutdown_grace: Duration,
 }
@@ -82,6 +84,7 @@ struct Shared<T: Task> {
     metrics: Arc<Metrics>,
     label: TaskLabel,
     settings: WorkerSettings,
+    pace: Arc<Pace>,
 }
 
 /// Provision the task's consumer and consume until `shutdown`; then wait up to the grace period
@@ -106,6 +109,7 @@ pub async fn run<T: Task>(
         metrics,
         label: Metrics::label(subject),
         settings,
+        pace: Arc::new(Pace::default()),
     });
     // Every counter of the task is exported from the start, at 0: a `rate` or `increase` (the
     // dead-letter alert) sees the first event only if it saw the counter before it.
@@ -115,7 +119,12 @@ pub async fn run<T: Task>(
         drop(counter.get_or_create(&shared.label));
     }
     let slots = Arc::new(Semaphore::new(settings.concurrency));
-    let mut window = Window::new(consumer, settings.concurrency + settings.prefetch);
+    let mut window = Window::new(
+        consumer,
+        settings.concurrency,
+        (settings.prefetch, settings.prefetch_max.max(settings.prefetch)),
+        shared.pace.clone(),
+    );
     let beat = settings.ack_wait / 3;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -126,6 +135,7 @@ pub async fn run<T: Task>(
         consumer = T::CONSUMER,
         concurrency = settings.concurrency,
         prefetch = settings.prefetch,
+        prefetch_max = settings.prefetch_max,
         "worker started"
     );
 
@@ -267,7 +277,9 @@ async fn settle<T: Task>(
     // round trip that needs no CPU, so the next job may start (and be pulled) while this one's
     // ack is confirmed.
     drop(slot);
-    shared.metrics.duration.get_or_create(&shared.label).observe(started.elapsed().as_secs_f64());
+    let took = started.elapsed();
+    shared.pace.record(took);
+    shared.metrics.duration.get_or_create(&shared.label).observe(took.as_secs_f64());
     if result.is_err() {
         shared.metrics.failed.get_or_create(&shared.label).inc();
     }

@@ -348,6 +348,32 @@ async fn a_worker_holds_at_most_its_slots_plus_its_prefetch_window() {
 }
 
 #[tokio::test]
+async fn the_window_widens_after_short_jobs_up_to_its_ceiling() {
+    // Fifty jobs of no work teach the worker its jobs are short; then it holds up to the
+    // ceiling, and with the ceiling at the configured window it holds no more than before.
+    for (ceiling, held) in [(40, 41), (1, 2)] {
+        let (_nats, js, publisher) = setup().await;
+        let task = ScriptedTask::new(vec![Step::SleepAfterFirst(50, Duration::from_secs(3))]);
+        let mut worker_settings = settings(1);
+        (worker_settings.prefetch, worker_settings.prefetch_max) = (1, ceiling);
+        let worker = spawn_worker(&task, &js, worker_settings);
+        for n in 0..50 {
+            publisher.publish(&job(), &format!("short-{n}")).await.unwrap();
+        }
+        wait_until("the short jobs", WAIT, || async { task.completed() == 50 }).await;
+        for n in 0..100 {
+            publisher.publish(&job(), &format!("long-{n}")).await.unwrap();
+        }
+        wait_until("the window to fill", WAIT, || async {
+            consumer_state(&js).await == Some((100 - held as u64, held))
+        })
+        .await;
+        assert_eq!(task.calls().len(), 51, "one slot: one long job running, the rest held");
+        worker.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_prefetched_job_is_kept_alive_until_its_slot_is_free() {
     let (_nats, js, publisher) = setup().await;
     // The second job waits 3 s behind the first with an ack wait of 1 s.

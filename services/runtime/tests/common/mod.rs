@@ -19,6 +19,8 @@ pub enum Step {
     FailPermanent,
     Panic,
     Sleep(Duration),
+    /// The first `n` calls of the task succeed at once, later ones sleep.
+    SleepAfterFirst(usize, Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +103,11 @@ impl Task for ScriptedTask {
             }
             Step::Panic => panic!("scripted panic in the handler"),
             Step::Sleep(duration) => tokio::time::sleep(duration).await,
+            Step::SleepAfterFirst(n, duration) => {
+                if self.calls.lock().unwrap().len() > n {
+                    tokio::time::sleep(duration).await;
+                }
+            }
         }
         self.completed.lock().unwrap().push(job);
         Ok(())
@@ -138,6 +145,7 @@ pub fn settings(concurrency: usize) -> WorkerSettings {
     WorkerSettings {
         concurrency,
         prefetch: concurrency,
+        prefetch_max: usize::from(worker_runtime::config::DEFAULT_PREFETCH_MAX),
         ack_wait: Duration::from_secs(2),
         shutdown_grace: Duration::from_secs(10),
     }
