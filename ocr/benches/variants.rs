@@ -17,7 +17,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageFormat, RgbImage};
 use ocr::pipeline::Pipeline;
-use ocr::scoring::{self, Score};
+use ocr::scoring::{self, Tally};
 use proto::OcrJobOutput;
 
 #[derive(Clone, Copy)]
@@ -71,46 +71,6 @@ fn jpeg(image: &RgbImage) -> Vec<u8> {
     bytes
 }
 
-#[derive(Default)]
-struct Tally {
-    captures: usize,
-    not_read: usize,
-    winner: usize,
-    winners_labelled: usize,
-    side: usize,
-    rows: usize,
-    rows_right: usize,
-    rows_wrong: usize,
-}
-
-impl Tally {
-    fn add(&mut self, score: Score, read: bool, winner_labelled: bool) {
-        self.captures += 1;
-        self.not_read += usize::from(!read);
-        if winner_labelled {
-            self.winners_labelled += 1;
-            self.winner += usize::from(score.winner_right);
-        }
-        self.side += usize::from(score.side_right);
-        self.rows += score.rows_right + score.rows_wrong + score.rows_missed;
-        self.rows_right += score.rows_right;
-        self.rows_wrong += score.rows_wrong;
-    }
-
-    fn line(&self, name: &str) -> String {
-        let pct = |n: usize, d: usize| 100.0 * n as f64 / d.max(1) as f64;
-        format!(
-            "| {name} | {} | {} | {:.1} % | {:.1} % | {:.1} % | {} |",
-            self.captures,
-            self.not_read,
-            pct(self.winner, self.winners_labelled),
-            pct(self.side, self.captures),
-            pct(self.rows_right, self.rows),
-            self.rows_wrong
-        )
-    }
-}
-
 fn main() {
     let dir = std::env::args()
         .skip(1)
@@ -148,6 +108,6 @@ fn main() {
         "\n| variant | n | not read | winner | team A side | rows → friend | wrong |\n|---|---|---|---|---|---|---|"
     );
     for (n, tally) in &tallies {
-        println!("{}", tally.line(Variant::ALL[*n].name()));
+        println!("| {} | {} | {} | {}", Variant::ALL[*n].name(), tally.captures, tally.not_read, tally.cells());
     }
 }

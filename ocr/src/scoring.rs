@@ -70,3 +70,47 @@ pub fn score(output: &OcrJobOutput, expected: &Value) -> Score {
     }
     score
 }
+
+/// A set of scores added up for a bench table: captures, how many were not read at all, the
+/// winner (over the captures whose label names one, when the caller says which), the side,
+/// and the rows.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub captures: usize,
+    pub not_read: usize,
+    pub winners_labelled: usize,
+    pub winner: usize,
+    pub side: usize,
+    pub rows: usize,
+    pub rows_right: usize,
+    pub rows_wrong: usize,
+}
+
+impl Tally {
+    /// Add one capture's score; `read` is whether it was read at all, `winner_counts` whether its
+    /// winner is part of the winner figure.
+    pub fn add(&mut self, score: Score, read: bool, winner_counts: bool) {
+        self.captures += 1;
+        self.not_read += usize::from(!read);
+        if winner_counts {
+            self.winners_labelled += 1;
+            self.winner += usize::from(score.winner_right);
+        }
+        self.side += usize::from(score.side_right);
+        self.rows += score.rows_right + score.rows_wrong + score.rows_missed;
+        self.rows_right += score.rows_right;
+        self.rows_wrong += score.rows_wrong;
+    }
+
+    /// `winner | team A side | rows → friend | wrong` as a Markdown table's last cells.
+    pub fn cells(&self) -> String {
+        let pct = |n: usize, d: usize| 100.0 * n as f64 / d.max(1) as f64;
+        format!(
+            "{:.1} % | {:.1} % | {:.1} % | {} |",
+            pct(self.winner, self.winners_labelled),
+            pct(self.side, self.captures),
+            pct(self.rows_right, self.rows),
+            self.rows_wrong
+        )
+    }
+}

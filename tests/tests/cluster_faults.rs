@@ -32,9 +32,10 @@ const REAL_CAPTURES: usize = 100;
 const STAND_INS: usize = 5_900;
 const CLEANUP_JOBS: usize = 4_000;
 /// 3 extract + 2 cleanup processes, each holding up to `WORKER_CONCURRENCY` (2) running jobs and
-/// as many prefetched (the production defaults).
+/// as many prefetched, or up to `WORKER_PREFETCH_MAX` while its jobs are short (the stand-ins fail
+/// in milliseconds): the production defaults.
 const WORKER_PROCESSES: usize = 5;
-const HELD_PER_WORKER: usize = 2 + 2;
+const HELD_PER_WORKER: usize = 2 + worker_runtime::config::DEFAULT_PREFETCH_MAX as usize;
 const JOBS: usize = REAL_CAPTURES + STAND_INS + CLEANUP_JOBS;
 const S3_OUTAGE: Duration = Duration::from_secs(20);
 

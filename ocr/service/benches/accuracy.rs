@@ -19,40 +19,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use ocr::pipeline::Pipeline;
-use ocr::scoring::{self, Score};
-
-#[derive(Default)]
-struct Tally {
-    captures: usize,
-    winner: usize,
-    side: usize,
-    rows: usize,
-    rows_right: usize,
-    rows_wrong: usize,
-}
-
-impl Tally {
-    fn add(&mut self, score: Score) {
-        self.captures += 1;
-        self.winner += usize::from(score.winner_right);
-        self.side += usize::from(score.side_right);
-        self.rows += score.rows_right + score.rows_wrong + score.rows_missed;
-        self.rows_right += score.rows_right;
-        self.rows_wrong += score.rows_wrong;
-    }
-
-    fn line(&self, name: &str) -> String {
-        let pct = |n: usize, d: usize| 100.0 * n as f64 / d.max(1) as f64;
-        format!(
-            "| {name} | {} | {:.1} % | {:.1} % | {:.1} % | {} |",
-            self.captures,
-            pct(self.winner, self.captures),
-            pct(self.side, self.captures),
-            pct(self.rows_right, self.rows),
-            self.rows_wrong
-        )
-    }
-}
+use ocr::scoring::{self, Tally};
 
 fn main() {
     let dir = std::env::args()
@@ -94,11 +61,13 @@ fn main() {
             steps.entry(step.clone()).or_default().push(*ms);
         }
         let score = scoring::score(&output, &label["expected"]);
-        all.add(score);
+        // Every capture counts for the winner here, a `null` label too (the README says so).
+        let read = matches!(output, proto::OcrJobOutput::Done(_));
+        all.add(score, read, true);
         // Real captures name their source repository; the synthetic set has one generator.
         let source = label["source"]["repository"].as_str().map_or("synthetic", |r| r.split('/').next().unwrap_or(r));
         let category = format!("{source} {} {}", label["lang"].as_str().unwrap(), label["capture"].as_str().unwrap());
-        by_category.entry(category).or_default().add(score);
+        by_category.entry(category).or_default().add(score, read, true);
         if let proto::OcrJobOutput::Done(reading) = &output {
             let rows = reading.parsed.blue.iter().chain(&reading.parsed.red);
             let texts: Vec<String> = rows.map(|row| row.game_name.clone()).collect();
@@ -116,9 +85,9 @@ fn main() {
     }
     println!("\n| capture | n | winner | team A side | rows → friend | wrong |\n|---|---|---|---|---|---|");
     for (category, tally) in &by_category {
-        println!("{}", tally.line(category));
+        println!("| {category} | {} | {}", tally.captures, tally.cells());
     }
-    println!("{}", all.line("all"));
+    println!("| all | {} | {}", all.captures, all.cells());
     times.sort_by(f64::total_cmp);
     let pick = |q: f64| times[((q * times.len() as f64) as usize).min(times.len() - 1)];
     println!(
