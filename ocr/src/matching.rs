@@ -9,8 +9,9 @@
 //! 3. A pairing is kept when its score reaches the contract's cut-off (`minScoreFull` or
 //!    `minScoreNameOnly`) with a small margin over the row's runner-up — or, for one of the
 //!    match's players only, when it is clearly the row's best (a wide margin) above a lower
-//!    floor: half-size captures read names at 71–92, and the whole board is the better judge
-//!    there than any single cut-off. A friend the match does not list is kept only on an exact
+//!    floor and shares enough letters with the name (or read none that are not its): half-size
+//!    captures read names at 71–92, and the whole board is the better judge there than any
+//!    single cut-off. A friend the match does not list is kept only on an exact
 //!    reading: a guest whose name is one edit from a friend's scores 92–96, as high as a
 //!    misread friend, and only the match's roster can tell the two apart — so outside it, no
 //!    guessing. That exact reading must be the row's first look, or be read by two of the
