@@ -136,9 +136,10 @@ impl WorkerConfig {
         usize::from(self.worker_prefetch.unwrap_or(self.worker_concurrency))
     }
 
-    /// The widest window for short jobs; never narrower than [`prefetch`](Self::prefetch).
+    /// The widest window for short jobs (one at or below [`prefetch`](Self::prefetch) keeps the
+    /// window fixed).
     pub fn prefetch_max(&self) -> usize {
-        usize::from(self.worker_prefetch_max).max(self.prefetch())
+        usize::from(self.worker_prefetch_max)
     }
 
     pub fn shutdown_grace(&self) -> Duration {

@@ -57,7 +57,8 @@ impl Pace {
     }
 
     /// Jobs to hold beyond the running ones: `floor`, or more, up to `ceiling`, while
-    /// `concurrency` slots would work them off within [`HELD_WORK`].
+    /// `concurrency` slots would work them off within [`HELD_WORK`]. A ceiling at or below the
+    /// floor keeps the window at the floor (the one place that rule lives).
     pub fn prefetch(&self, concurrency: usize, floor: usize, ceiling: usize) -> usize {
         let mean = f64::from_bits(self.mean_seconds.load(Ordering::Relaxed));
         if mean <= 0.0 || ceiling <= floor {

@@ -119,12 +119,8 @@ pub async fn run<T: Task>(
         drop(counter.get_or_create(&shared.label));
     }
     let slots = Arc::new(Semaphore::new(settings.concurrency));
-    let mut window = Window::new(
-        consumer,
-        settings.concurrency,
-        (settings.prefetch, settings.prefetch_max.max(settings.prefetch)),
-        shared.pace.clone(),
-    );
+    let mut window =
+        Window::new(consumer, settings.concurrency, (settings.prefetch, settings.prefetch_max), shared.pace.clone());
     let beat = settings.ack_wait / 3;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
