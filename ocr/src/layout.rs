@@ -12,8 +12,10 @@
 //!    evenly spaced), and rejects lists elsewhere on the screen (the social panel). The label
 //!    starts at the line's leftmost ink of that colour, so a label the detector missed (a
 //!    display font) is still found from another text of the line it boxed in the same colour;
-//!    a header line where it boxed nothing at all is taken only from the label's ink right
-//!    under (or over) the other table's label, which the detector did box.
+//!    a header line where it boxed nothing at all, or nothing in line with the other label (a
+//!    dim label and totals missed, a text far right boxed), is taken only from the label's ink
+//!    right under (or over) the other table's label. Colours are told by hue and relative
+//!    saturation, which JPEG's colour subsampling dims but does not turn (see [`colour_of`]).
 //! 3. **The name column** starts about 3.3 pitches right of the header label's left edge (rune,
 //!    spells, level and portrait come first): measured 3.25–3.3 on real captures of all three
 //!    sources and on the synthetic set. The row's own boxes there give each cell's extent, which
@@ -49,6 +51,15 @@ const NAME_COLUMN_WIDTH: f64 = 5.0;
 /// Least brightness (of 255) of a pixel of a header label's ink: twice the panel's (about 30).
 /// A halved, JPEG-compressed capture draws the 7 px tall red label no brighter than 60–120.
 const INK_BRIGHTNESS: f64 = 60.0;
+/// Least saturation (chroma over brightness, HSV's S) of a team colour. Relative, not absolute:
+/// JPEG keeps the hue of small coloured text but spreads its chroma into the dark panel around
+/// it, so a halved, compressed red label is (94, 51, 62) where the PNG had (121, 44, 50) —
+/// dimmer and less apart, yet still half its brightness away from grey. Grey and white text stay
+/// under 0.15; the blue and red labels and totals measure 0.45–0.65 on every capture, JPEG or not.
+const LEAST_SATURATION: f64 = 0.35;
+/// The hues (degrees) of the blue team's colour, and of the red team's (from, through 0°, to).
+const BLUE_HUES: std::ops::RangeInclusive<f64> = 170.0..=250.0;
+const RED_HUES: (f64, f64) = (300.0, 20.0);
 
 /// A rectangle of the capture, in pixels (`x1`, `y1` exclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,25 +114,29 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
     let mut best: Option<(Fit, Header)> = None;
     for fit in fits {
         let (top, bottom) = fit.centres.split_at(5);
-        let (team1, team2) = match (
-            header(image, boxes, top, fit.pitch, Tint::Blue),
-            header(image, boxes, bottom, fit.pitch, Tint::Red),
-        ) {
-            (Some(team1), Some(team2)) => (team1, team2),
-            // One header the detector boxed vouches for the line; the other label's ink must
-            // then begin right under or over it.
-            (Some(team1), None) => match header_below_or_above(image, bottom, fit.pitch, Tint::Red, team1.x0) {
-                Some(team2) => (team1, team2),
-                None => continue,
-            },
-            (None, Some(team2)) => match header_below_or_above(image, top, fit.pitch, Tint::Blue, team2.x0) {
-                Some(team1) => (team1, team2),
-                None => continue,
-            },
-            (None, None) => continue,
+        let aligned = |team1: &Header, team2: &Header| {
+            team2.x0 >= team1.x0 - fit.pitch * 0.5 && team2.x0 <= team1.x0 + fit.pitch * 8.0
         };
-        let aligned = team2.x0 >= team1.x0 - fit.pitch * 0.5 && team2.x0 <= team1.x0 + fit.pitch * 8.0;
-        if aligned && best.is_none_or(|(b, _)| fit.rows_seen > b.rows_seen) {
+        let (team1, team2) =
+            (header(image, boxes, top, fit.pitch, Tint::Blue), header(image, boxes, bottom, fit.pitch, Tint::Red));
+        // Both labels start at the same x. Where the detector boxed a header line but not in
+        // line with the other (it missed a dim label and its totals, and boxed a text further
+        // right), or boxed nothing on it, the label's ink must begin right under or over the
+        // other table's label.
+        let pair = match (team1, team2) {
+            (Some(team1), Some(team2)) if aligned(&team1, &team2) => Some((team1, team2)),
+            _ => None,
+        }
+        .or_else(|| {
+            let team1 = team1?;
+            Some((team1, header_below_or_above(image, bottom, fit.pitch, Tint::Red, team1.x0)?))
+        })
+        .or_else(|| {
+            let team2 = team2?;
+            Some((header_below_or_above(image, top, fit.pitch, Tint::Blue, team2.x0)?, team2))
+        });
+        let Some((team1, _)) = pair else { continue };
+        if best.is_none_or(|(b, _)| fit.rows_seen > b.rows_seen) {
             best = Some((fit, team1));
         }
     }
@@ -342,18 +357,29 @@ fn tint_of(image: &RgbImage, b: &TextBox) -> Option<Tint> {
     pixels.sort_by_key(|p| std::cmp::Reverse(p.iter().copied().max().unwrap_or(0)));
     let glyphs = &pixels[..pixels.len().div_ceil(5)];
     let mean = |c: usize| glyphs.iter().map(|p| f64::from(p[c])).sum::<f64>() / glyphs.len() as f64;
-    colour_of([mean(0), mean(1), mean(2)], 0.0)
+    colour_of([mean(0), mean(1), mean(2)], INK_BRIGHTNESS)
 }
 
-/// Blue or red when clearly saturated and at least `brightest` bright (grey and gold are neither).
+/// Blue or red when clearly saturated and at least `brightest` bright (grey and gold are neither),
+/// by hue: the client's blue is about 195° and its red about 355°. JPEG averages the colour of
+/// small text with the navy panel around it (about 205°), which turns a halved red label
+/// towards magenta (330–345°) — never towards gold (45°), the colour of the highlighted name.
 fn colour_of([r, g, b]: [f64; 3], brightest: f64) -> Option<Tint> {
     let top = r.max(g).max(b);
-    if top < brightest || top - r.min(g).min(b) < 50.0 {
+    let chroma = top - r.min(g).min(b);
+    if top < brightest || chroma < top * LEAST_SATURATION || chroma <= 0.0 {
         return None;
     }
-    if b >= r * 1.3 && g >= r * 1.1 {
+    let hue = if top == r {
+        (60.0 * (g - b) / chroma).rem_euclid(360.0)
+    } else if top == g {
+        60.0 * (2.0 + (b - r) / chroma)
+    } else {
+        60.0 * (4.0 + (r - g) / chroma)
+    };
+    if BLUE_HUES.contains(&hue) {
         Some(Tint::Blue)
-    } else if r >= g * 1.5 && r >= b * 1.3 {
+    } else if hue >= RED_HUES.0 || hue <= RED_HUES.1 {
         Some(Tint::Red)
     } else {
         None
@@ -446,6 +472,39 @@ mod tests {
         let line = 275.0 + PITCH * (4.0 + TYPICAL_TABLE_GAP) - PITCH * HEADER_ABOVE_ROW;
         paint(&mut unlabelled, &text(42.0, line, 30.0), Rgb([2, 18, 30]));
         assert!(find(&unlabelled, &boxes).is_err());
+    }
+
+    #[test]
+    fn a_header_line_boxed_only_far_right_is_found_under_the_other_label() {
+        // The detector missed the dim red label and totals, and the names under them, and boxed
+        // a red text of the line far right of the blue label (a halved, JPEG-compressed capture).
+        let (mut image, mut boxes) = labels_drawn_but_not_boxed(false);
+        let line = 275.0 + PITCH * (4.0 + TYPICAL_TABLE_GAP) - PITCH * HEADER_ABOVE_ROW;
+        boxes.retain(|b| b.y0 < line || b.x0 > 300.0);
+        let far_right = text(900.0, line, 60.0);
+        paint(&mut image, &far_right, RED);
+        boxes.push(far_right);
+        boxes.sort_by(|a, b| a.y0.total_cmp(&b.y0));
+        let layout = find(&image, &boxes).expect("a scoreboard");
+        assert!(layout.red.iter().all(|cell| (150..=158).contains(&cell.x0)), "{:?}", layout.red);
+        // Without the red label's ink under the blue one, the far text is no header.
+        paint(&mut image, &text(42.0, line, 30.0), Rgb([2, 18, 30]));
+        assert!(find(&image, &boxes).is_err());
+    }
+
+    #[test]
+    fn team_colours_are_told_by_hue_through_jpeg_dimming() {
+        // The client's colours, and the same labels halved and saved as 4:2:0 JPEG.
+        for red in [[121.0, 44.0, 50.0], [94.0, 51.0, 62.0], [74.0, 46.0, 59.0]] {
+            assert_eq!(colour_of(red, INK_BRIGHTNESS), Some(Tint::Red), "{red:?}");
+        }
+        for blue in [[41.0, 95.0, 112.0], [47.0, 91.0, 104.0]] {
+            assert_eq!(colour_of(blue, INK_BRIGHTNESS), Some(Tint::Blue), "{blue:?}");
+        }
+        // Gold (the highlighted name), grey and white text, and the panel itself: none.
+        for neither in [[178.0, 147.0, 50.0], [88.0, 93.0, 95.0], [230.0, 230.0, 225.0], [2.0, 18.0, 30.0]] {
+            assert_eq!(colour_of(neither, INK_BRIGHTNESS), None, "{neither:?}");
+        }
     }
 
     #[test]
