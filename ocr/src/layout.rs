@@ -54,8 +54,9 @@ const INK_BRIGHTNESS: f64 = 60.0;
 /// Least saturation (chroma over brightness, HSV's S) of a team colour. Relative, not absolute:
 /// JPEG keeps the hue of small coloured text but spreads its chroma into the dark panel around
 /// it, so a halved, compressed red label is (94, 51, 62) where the PNG had (121, 44, 50) —
-/// dimmer and less apart, yet still half its brightness away from grey. Grey and white text stay
-/// under 0.15; the blue and red labels and totals measure 0.45–0.65 on every capture, JPEG or not.
+/// dimmer and less apart, yet still half its brightness away from grey. On the captures and
+/// copies looked at (PNG, and halved 4:2:0 JPEG), grey and white text measured under 0.15 and
+/// the team labels 0.38–0.66.
 const LEAST_SATURATION: f64 = 0.35;
 /// The hues (degrees) of the blue team's colour, and of the red team's (from, through 0°, to).
 const BLUE_HUES: std::ops::RangeInclusive<f64> = 170.0..=250.0;
