@@ -331,12 +331,7 @@ fn leftmost_ink(image: &RgbImage, ys: (f64, f64), xs: (f64, f64), pitch: f64, ti
     let (y0, y1) = ((ys.0.max(0.0) as u32).min(height), (ys.1.ceil().max(0.0) as u32).min(height));
     let (x0, x1) = ((xs.0.max(0.0) as u32).min(width), (xs.1.max(0.0) as u32).min(width));
     let inked: Vec<bool> = (x0..x1)
-        .map(|x| {
-            (y0..y1)
-                .filter(|&y| colour_of(image.get_pixel(x, y).0.map(f64::from), INK_BRIGHTNESS) == Some(tint))
-                .count()
-                >= 2
-        })
+        .map(|x| (y0..y1).filter(|&y| colour_of(image.get_pixel(x, y).0.map(f64::from)) == Some(tint)).count() >= 2)
         .collect();
     let span = ((pitch * 0.5) as usize).max(2);
     let least = ((pitch * 0.1) as usize).max(2);
@@ -358,17 +353,18 @@ fn tint_of(image: &RgbImage, b: &TextBox) -> Option<Tint> {
     pixels.sort_by_key(|p| std::cmp::Reverse(p.iter().copied().max().unwrap_or(0)));
     let glyphs = &pixels[..pixels.len().div_ceil(5)];
     let mean = |c: usize| glyphs.iter().map(|p| f64::from(p[c])).sum::<f64>() / glyphs.len() as f64;
-    colour_of([mean(0), mean(1), mean(2)], INK_BRIGHTNESS)
+    colour_of([mean(0), mean(1), mean(2)])
 }
 
-/// Blue or red when clearly saturated and at least `brightest` bright (grey and gold are neither),
+/// Blue or red when bright enough to be ink and clearly saturated (grey and gold are neither),
 /// by hue: the client's blue is about 195° and its red about 355°. JPEG averages the colour of
 /// small text with the navy panel around it (about 205°), which turns a halved red label
 /// towards magenta (330–345°) — never towards gold (45°), the colour of the highlighted name.
-fn colour_of([r, g, b]: [f64; 3], brightest: f64) -> Option<Tint> {
+fn colour_of([r, g, b]: [f64; 3]) -> Option<Tint> {
     let top = r.max(g).max(b);
     let chroma = top - r.min(g).min(b);
-    if top < brightest || chroma < top * LEAST_SATURATION || chroma <= 0.0 {
+    // Ink is at least INK_BRIGHTNESS bright, so a colour past this test has a chroma above 0.
+    if top < INK_BRIGHTNESS || chroma < top * LEAST_SATURATION {
         return None;
     }
     let hue = if top == r {
@@ -497,14 +493,14 @@ mod tests {
     fn team_colours_are_told_by_hue_through_jpeg_dimming() {
         // The client's colours, and the same labels halved and saved as 4:2:0 JPEG.
         for red in [[121.0, 44.0, 50.0], [94.0, 51.0, 62.0], [74.0, 46.0, 59.0]] {
-            assert_eq!(colour_of(red, INK_BRIGHTNESS), Some(Tint::Red), "{red:?}");
+            assert_eq!(colour_of(red), Some(Tint::Red), "{red:?}");
         }
         for blue in [[41.0, 95.0, 112.0], [47.0, 91.0, 104.0]] {
-            assert_eq!(colour_of(blue, INK_BRIGHTNESS), Some(Tint::Blue), "{blue:?}");
+            assert_eq!(colour_of(blue), Some(Tint::Blue), "{blue:?}");
         }
         // Gold (the highlighted name), grey and white text, and the panel itself: none.
         for neither in [[178.0, 147.0, 50.0], [88.0, 93.0, 95.0], [230.0, 230.0, 225.0], [2.0, 18.0, 30.0]] {
-            assert_eq!(colour_of(neither, INK_BRIGHTNESS), None, "{neither:?}");
+            assert_eq!(colour_of(neither), None, "{neither:?}");
         }
     }
 
