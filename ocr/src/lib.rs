@@ -12,8 +12,9 @@
 //!   the confidence bench only).
 //! - [`preprocess`] and [`engine`]: a text crop → grey, 3×, dark on white, Otsu → Tesseract
 //!   `kor+eng` single-line reading behind the [`engine::LineReader`] trait.
-//! - [`ppocr`]: PP-OCRv4 text-line recognition (ONNX, run by ONNX Runtime), the second
-//!   [`engine::LineReader`], for the rows Tesseract's readings leave unmatched.
+//! - [`ppocr`]: PP-OCRv4 text-line recognition (ONNX, run by ONNX Runtime), the
+//!   [`engine::LineReader`] that reads every name cell first; Tesseract reads the rows it leaves
+//!   to no player of the match (it has no Hangul).
 //! - [`onnx`]: ONNX Runtime, loaded once per process, and the models' bytes each OCR thread
 //!   makes its own sessions from.
 //! - [`riot_id`]: a name cell's text → game name and optional tag.

@@ -1,8 +1,8 @@
 //! PP-OCRv4 text-line recognition (the PaddleOCR model that the PyPI wheel `rapidocr-onnxruntime`
-//! ships as ONNX) run in-process by ONNX Runtime ([`crate::onnx`]): a second reader for name
-//! cells Tesseract misread. It reads Latin and Chinese, not Hangul, and it reads small Latin text
-//! better than Tesseract (the shared notes measured 7/10 names on half-size captures against
-//! Tesseract's 3–5).
+//! ships as ONNX) run in-process by ONNX Runtime ([`crate::onnx`]): the first reader of every
+//! name cell, Tesseract reading the rows it leaves to no player. It reads Latin and Chinese, not
+//! Hangul, and it reads small Latin text better than Tesseract (the shared notes measured 7/10
+//! names on half-size captures against Tesseract's 3–5).
 //!
 //! The model file is fetched at set-up time (`scripts/install-deps.sh` takes it out of the wheel
 //! into [`DEFAULT_MODEL`]; `PPOCR_REC_MODEL` names another); nothing is downloaded at run time.
@@ -30,7 +30,7 @@ const WIDTH: u32 = 320;
 pub const DEFAULT_MODEL: &str = "/usr/local/share/lol-ocr/ch_PP-OCRv4_rec_infer.onnx";
 
 /// Where the PP-OCRv4 models and ONNX Runtime are: the text detector the layout needs, and the
-/// recogniser of the second reader (empty path: Tesseract alone). The binaries take these from
+/// recogniser that reads the names first (empty path: Tesseract alone). The binaries take these from
 /// flags and environment variables (`ocr_service::ModelArgs`).
 #[derive(Debug, Clone)]
 pub struct PpOcrConfig {
@@ -52,7 +52,7 @@ impl PpOcrModels {
         TextDetector::new(&self.detector)
     }
 
-    /// The second reader, unless switched off.
+    /// The names' first reader, unless switched off.
     pub fn recogniser(&self) -> Result<Option<PpOcrReader>, EngineError> {
         let Some(model) = &self.recogniser else { return Ok(None) };
         model.reader().map(Some)

@@ -61,9 +61,9 @@ fn tesseract_reads_full_size_name_cells_in_both_languages() {
     }
 }
 
-/// PP-OCR (the second reader) on the Latin names of a half-size capture, cut as the layout cuts
+/// PP-OCR (the names' first reader) on the Latin names of a half-size capture, cut as the layout cuts
 /// them and given as the pipeline gives them (grey, no upscale), against Tesseract's first look
-/// on the same cells: the reason the pipeline has a second reader.
+/// on the same cells: the reason the pipeline reads names with it first.
 #[test]
 fn ppocr_reads_small_latin_names_better_than_tesseract() {
     let models = ocr::ppocr::PpOcrConfig::default().load().expect("the models (scripts/install-deps.sh installs them)");

@@ -16,15 +16,15 @@ pub mod pool;
 use ocr::engine::EngineError;
 use ocr::ppocr::{PpOcrConfig, PpOcrModels};
 
-/// The PP-OCRv4 models: the text detector the layout needs, and the recogniser of the second
-/// reader.
+/// The PP-OCRv4 models: the text detector the layout needs, and the recogniser that reads the
+/// names first.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelArgs {
     /// The PP-OCRv4 text detection model (ONNX): finds the texts the layout is built from.
     #[arg(long, env = "PPOCR_DET_MODEL", default_value = ocr::detect::DEFAULT_MODEL)]
     pub ppocr_det_model: String,
-    /// The PP-OCRv4 recognition model (ONNX) of the second reader, for name cells Tesseract
-    /// leaves unmatched; empty: Tesseract alone.
+    /// The PP-OCRv4 recognition model (ONNX): the first reader of every name cell, Tesseract
+    /// reading the rows it leaves to no player of the match; empty: Tesseract alone.
     #[arg(long, env = "PPOCR_REC_MODEL", default_value = ocr::ppocr::DEFAULT_MODEL)]
     pub ppocr_rec_model: String,
     /// The ONNX Runtime library that runs both models.
