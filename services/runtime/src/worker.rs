@@ -84,6 +84,8 @@ struct Shared<T: Task> {
     dead_letters: DeadLetters,
     metrics: Arc<Metrics>,
     label: TaskLabel,
+    /// `"{subject} process"`, the span name every job's trace shows, built once.
+    span_name: String,
     settings: WorkerSettings,
     pace: Arc<Pace>,
 }
@@ -110,6 +112,7 @@ pub async fn run<T: Task>(
         dead_letters: DeadLetters::new(js),
         metrics,
         label: Metrics::label(subject),
+        span_name: format!("{subject} process"),
         settings,
         pace: Arc::new(Pace::default()),
     });
@@ -145,7 +148,9 @@ pub async fn run<T: Task>(
             slot = slots.clone().acquire_owned(), if window.has_delivered() => {
                 let slot = slot.expect("the semaphore is never closed");
                 let held = window.take().expect("a delivered job is waiting");
-                in_flight.spawn(process(shared.clone(), held, slot));
+                // Boxed: the job's future is a few kilobytes, which the task would otherwise
+                // copy as it is set up; a pointer moves instead.
+                in_flight.spawn(Box::pin(process(shared.clone(), held, slot)));
             }
             () = window.changed() => {}
             _ = heartbeat.tick() => window.heartbeat().await,
@@ -188,16 +193,12 @@ async fn process<T: Task>(shared: Arc<Shared<T>>, held: Held, slot: OwnedSemapho
     };
     let stream_sequence = info.stream_sequence;
     shared.metrics.pending.get_or_create(&shared.label).set(i64::try_from(info.pending).unwrap_or(i64::MAX));
-    let message_id = message
-        .headers
-        .as_ref()
-        .and_then(|headers| headers.get("Nats-Msg-Id"))
-        .map(|id| id.as_str().to_owned())
-        .unwrap_or_default();
+    let message_id =
+        message.headers.as_ref().and_then(|headers| headers.get("Nats-Msg-Id")).map_or("", |id| id.as_str());
     let subject = <T::Job as proto::Job>::SUBJECT;
     let span = tracing::info_span!(
         "process",
-        otel.name = format!("{subject} process"),
+        otel.name = shared.span_name.as_str(),
         otel.kind = "consumer",
         otel.status_code = field::Empty,
         messaging.system = "nats",
@@ -211,10 +212,14 @@ async fn process<T: Task>(shared: Arc<Shared<T>>, held: Held, slot: OwnedSemapho
         trace_id = field::Empty,
         span_id = field::Empty,
     );
-    trace_headers::continue_trace(&span, message.headers.as_ref());
-    // Every log line of the job carries these, so logs and traces can be joined.
-    span.record("trace_id", trace_headers::trace_id(&span));
-    span.record("span_id", trace_headers::span_id(&span));
+    // With no subscriber listening (a library user without tracing) there is nothing to
+    // parent and no log line to carry the ids, so the per-job context work is skipped.
+    if !span.is_disabled() {
+        trace_headers::continue_trace(&span, message.headers.as_ref());
+        // Every log line of the job carries these, so logs and traces can be joined.
+        span.record("trace_id", trace_headers::trace_id(&span));
+        span.record("span_id", trace_headers::span_id(&span));
+    }
 
     async move {
         let outcome = settle(&shared, &message, stream_sequence, attempt, slot).await;
