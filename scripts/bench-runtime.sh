@@ -33,7 +33,9 @@ import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 def cell(row):
     v = row["value"]
-    return f'{v["p50"]:.2f} / {v["p99"]:.2f}' if isinstance(v, dict) else f"{v:,.0f}"
+    if isinstance(v, dict):
+        return f'{v["p50"]:.2f} / {v["p99"]:.2f}'
+    return f"{v:,.1f}" if row["unit"] == "µs" else f"{v:,.0f}"
 systems = []
 for row in rows:
     name = row["system"] + (f' ({row["mode"]})' if row["mode"] else "")

@@ -9,7 +9,11 @@
 //! (= concurrency, widening for short jobs up to `WORKER_PREFETCH_MAX`'s default), a fixed one
 //! (= concurrency, the default before the window followed the jobs' pace) and a wide fixed one
 //! (500, as batched Graphile Worker's local queue), and add→start latency over 1,000 sequential
-//! jobs. One JSON object per measurement on stdout.
+//! jobs. With the default window it also reports the CPU time per job of the nats-server and of
+//! this process (Linux `/proc`), and it drains the same queue without the runtime: one loop over
+//! the consumer's message stream, acking plainly, then with confirmed acks (256 in flight) —
+//! the server's rate when nothing but the acks stands between it and the queue. One JSON object
+//! per measurement on stdout.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -113,6 +117,60 @@ async fn consume(js: &jetstream::Context, concurrency: usize, prefetch: (usize, 
     elapsed
 }
 
+/// CPU seconds (user + system) `pid` has used so far; `None` where `/proc` cannot say.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and
+    // 13th, in clock ticks of 1/100 s (USER_HZ, fixed for /proc on Linux).
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    Some((fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / 100.0)
+}
+
+/// CPU time of the server and of this process over `run`, in microseconds per job.
+async fn cpu_per_job<F: Future<Output = Duration>>(
+    nats: &NatsServer,
+    jobs: usize,
+    run: F,
+) -> (Duration, Option<(f64, f64)>) {
+    let server = nats.pid().map(|pid| pid.to_string()).unwrap_or_default();
+    let before = cpu_seconds(&server).zip(cpu_seconds("self"));
+    let took = run.await;
+    let after = cpu_seconds(&server).zip(cpu_seconds("self"));
+    let per_job =
+        |(s0, w0): (f64, f64), (s1, w1): (f64, f64)| ((s1 - s0) * 1e6 / jobs as f64, (w1 - w0) * 1e6 / jobs as f64);
+    (took, before.zip(after).map(|(before, after)| per_job(before, after)))
+}
+
+/// Drain `jobs` without the runtime: one loop over the consumer's message stream (batches of
+/// 500), acking each plainly, or with a confirmed ack (a request the server answers once the
+/// ack is recorded, as the runtime acks) with up to 256 confirmations in flight.
+async fn drain_raw(js: &jetstream::Context, jobs: usize, confirmed: bool) -> Duration {
+    let started = Instant::now();
+    let stream = js.get_stream(provision::job_stream_name("extract")).await.expect("job stream");
+    let consumer = provision::ensure_consumer(&stream, provision::consumer_config("extract", Duration::from_secs(30)))
+        .await
+        .expect("consumer");
+    let mut messages = consumer.stream().max_messages_per_batch(500).messages().await.expect("pull stream");
+    let client = js.client();
+    let mut confirmations = futures::stream::FuturesUnordered::new();
+    for _ in 0..jobs {
+        let message = messages.next().await.expect("a job").expect("a delivery");
+        if confirmed {
+            let reply = message.reply.clone().expect("a JetStream reply subject");
+            let request = async_nats::Request::new().payload("+ACK".into());
+            let client = client.clone();
+            confirmations.push(async move { client.send_request(reply, request).await.expect("ack confirmed") });
+            while confirmations.len() > 256 {
+                confirmations.next().await;
+            }
+        } else {
+            message.ack().await.expect("ack");
+        }
+    }
+    while confirmations.next().await.is_some() {}
+    started.elapsed()
+}
+
 async fn bench(system: &str, nats: &NatsServer) {
     let js = jetstream::new(nats.client().await);
     provision::ensure_all_streams(&js, 1).await.expect("provision");
@@ -140,8 +198,22 @@ async fn bench(system: &str, nats: &NatsServer) {
         ];
         for (prefetch, window) in windows {
             fill(&js, jobs).await;
-            let seconds = consume(&js, concurrency, prefetch, jobs).await.as_secs_f64();
-            report(system, &format!("drain c={concurrency}{window}"), (jobs as f64 / seconds).into(), "jobs/s");
+            let (took, cpu) = cpu_per_job(nats, jobs, consume(&js, concurrency, prefetch, jobs)).await;
+            let metric = format!("drain c={concurrency}{window}");
+            report(system, &metric, (jobs as f64 / took.as_secs_f64()).into(), "jobs/s");
+            if let (Some((server, worker)), "") = (cpu, window) {
+                report(system, &format!("{metric}: nats-server CPU per job"), server.into(), "µs");
+                report(system, &format!("{metric}: worker CPU per job"), worker.into(), "µs");
+            }
+        }
+    }
+    for (confirmed, acks) in [(false, "plain acks"), (true, "confirmed acks")] {
+        fill(&js, jobs).await;
+        let (took, cpu) = cpu_per_job(nats, jobs, drain_raw(&js, jobs, confirmed)).await;
+        let metric = format!("drain without the runtime, {acks}");
+        report(system, &metric, (jobs as f64 / took.as_secs_f64()).into(), "jobs/s");
+        if let Some((server, _)) = cpu {
+            report(system, &format!("{metric}: nats-server CPU per job"), server.into(), "µs");
         }
     }
 
