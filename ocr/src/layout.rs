@@ -22,8 +22,9 @@
 //!    stops before the item icons (Tesseract reads icons as junk letters).
 //! 4. **The title** (`VICTORY` / `DEFEAT` / `승리` / `패배`) is the tallest text 3.2–5 pitches
 //!    above the first header, starting right of the mode icon (of texts within 10 % of the
-//!    tallest, the topmost: the line under the title can be boxed as tall). A crop without it
-//!    has no title cell, and the winner is then unknown.
+//!    tallest, the topmost: the line under the title can be boxed as tall). Its cell stops
+//!    where that line's box begins ([`line_below`]). A crop without it has no title cell, and
+//!    the winner is then unknown.
 //!
 //! Item icons are not needed: a capture whose item art, colours or spacing differ from the
 //! client measured here still has these texts.
@@ -210,10 +211,22 @@ pub fn find(image: &RgbImage, boxes: &[TextBox]) -> Result<Layout, NotAScoreboar
                 x0: (b.x0 - pad).max(0.0) as u32,
                 y0: (b.y0 - pad).max(0.0) as u32,
                 x1: ((b.x1 + pad).min(f64::from(width))) as u32,
-                y1: ((b.y1 + pad).min(f64::from(height))) as u32,
+                y1: (b.y1 + pad).min(line_below(b, boxes)).min(f64::from(height)) as u32,
             }
         });
     Ok(Layout { title, blue: cells[..5].to_vec(), red: cells[5..].to_vec(), pitch })
+}
+
+/// Where the cell of `text` must end so as not to take in the top of the next line of text
+/// under it (the title's mode/map/date line): that line's top, or halfway into the overlap when
+/// the two boxes overlap (the detector's boxes reach beyond their text). Tesseract reads a line
+/// with the top of another under it as nothing.
+fn line_below(text: &TextBox, boxes: &[TextBox]) -> f64 {
+    boxes
+        .iter()
+        .filter(|b| b.centre_y() > text.y1 - text.height() * 0.25 && b.x0 < text.x1 && b.x1 > text.x0)
+        .map(|b| if b.y0 < text.y1 { (b.y0 + text.y1) / 2.0 } else { b.y0 })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// The indices of the boxes left-aligned with `anchor` and of about its height (`boxes` come
@@ -457,6 +470,32 @@ mod tests {
         boxes.sort_by(|a, b| a.y0.total_cmp(&b.y0));
         let found = find(&image, &boxes).expect("a scoreboard").title.expect("a title");
         assert!(found.y0 < title.y0 as u32 + 1 && found.x1 < 200, "{found:?}");
+    }
+
+    #[test]
+    fn the_title_cell_stops_short_of_the_line_under_it() {
+        let (image, mut boxes) = labels_drawn_but_not_boxed(true);
+        let header_line = 275.0 - PITCH * HEADER_ABOVE_ROW;
+        let title_centre = header_line - PITCH * 3.9;
+        let title = TextBox { x0: 100.0, y0: title_centre - 13.5, x1: 152.0, y1: title_centre + 13.5 };
+        for (subtitle_top, cell_bottom) in [
+            // The line under it boxed into the title's box: the cell ends halfway into the overlap.
+            (title.y1 - 4.0, title.y1 - 2.0),
+            // Just under it: the cell ends where that line begins, not a pad further down.
+            (title.y1 + 2.0, title.y1 + 2.0),
+        ] {
+            let subtitle = TextBox { x0: 100.0, y0: subtitle_top, x1: 418.0, y1: subtitle_top + 20.0 };
+            let mut boxes = boxes.clone();
+            boxes.extend([title, subtitle]);
+            boxes.sort_by(|a, b| a.y0.total_cmp(&b.y0));
+            let found = find(&image, &boxes).expect("a scoreboard").title.expect("a title");
+            assert_eq!(found.y1, cell_bottom as u32, "subtitle from {subtitle_top}: {found:?}");
+        }
+        // Alone, the cell is the box with a margin.
+        boxes.push(title);
+        boxes.sort_by(|a, b| a.y0.total_cmp(&b.y0));
+        let found = find(&image, &boxes).expect("a scoreboard").title.expect("a title");
+        assert_eq!(found.y1, (title.y1 + PITCH * 0.15) as u32);
     }
 
     #[test]
