@@ -142,8 +142,8 @@ async fn cpu_per_job<F: Future<Output = Duration>>(
 }
 
 /// Drain `jobs` without the runtime: one loop over the consumer's message stream (batches of
-/// 500), acking each plainly, or with a confirmed ack (a request the server answers once the
-/// ack is recorded, as the runtime acks) with up to 256 confirmations in flight.
+/// 500), acking each plainly, or with the runtime's confirmed ack ([`worker::ack_confirmed`])
+/// with up to 256 confirmations in flight.
 async fn drain_raw(js: &jetstream::Context, jobs: usize, confirmed: bool) -> Duration {
     let started = Instant::now();
     let stream = js.get_stream(provision::job_stream_name("extract")).await.expect("job stream");
@@ -156,10 +156,8 @@ async fn drain_raw(js: &jetstream::Context, jobs: usize, confirmed: bool) -> Dur
     for _ in 0..jobs {
         let message = messages.next().await.expect("a job").expect("a delivery");
         if confirmed {
-            let reply = message.reply.clone().expect("a JetStream reply subject");
-            let request = async_nats::Request::new().payload("+ACK".into());
             let client = client.clone();
-            confirmations.push(async move { client.send_request(reply, request).await.expect("ack confirmed") });
+            confirmations.push(async move { worker::ack_confirmed(&client, &message).await.expect("ack confirmed") });
             while confirmations.len() > 256 {
                 confirmations.next().await;
             }

@@ -316,7 +316,7 @@ const ACK_CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
 /// async-nats's `double_ack`, which however subscribes to a new inbox for every ack (a SUB and
 /// an UNSUB the server must apply to its subscription list besides the ack itself). A request
 /// on the client's one shared reply subscription asks the server for the ack alone.
-async fn ack_confirmed(client: &async_nats::Client, message: &jetstream::Message) -> Result<(), async_nats::Error> {
+pub async fn ack_confirmed(client: &async_nats::Client, message: &jetstream::Message) -> Result<(), async_nats::Error> {
     let reply = message.reply.clone().ok_or("not a JetStream message: no reply subject to ack")?;
     let request = async_nats::Request::new().payload(AckKind::Ack.into()).timeout(Some(ACK_CONFIRM_TIMEOUT));
     client.send_request(reply, request).await?;
