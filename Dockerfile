@@ -23,7 +23,7 @@ RUN pip download --no-deps -q -d /wheel rapidocr_onnxruntime==1.4.4 \
 
 FROM debian:bookworm-slim AS runtime-base
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor \
+ && apt-get install -y --no-install-recommends ca-certificates tesseract-ocr tesseract-ocr-eng tesseract-ocr-kor fonts-nanum \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 worker
 USER worker

@@ -12,6 +12,7 @@ apt_packages=(
     tesseract-ocr            # OCR engine and its language data
     tesseract-ocr-eng
     tesseract-ocr-kor
+    fonts-nanum              # NanumGothic: the OCR draws unread Hangul names in it to compare shapes (NAME_FONT)
     libtesseract-dev         # headers and libraries the `tesseract` crate links against
     libleptonica-dev
     libclang-dev             # bindgen, used by the tesseract/leptonica -sys crates

@@ -27,6 +27,8 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("OCR engine: {0}: not a font")]
+    FontUnreadable(std::path::PathBuf),
     #[error("OCR engine: {model}: no character list in its metadata")]
     NoCharacterList { model: String },
     #[error("OCR engine: {what}: {source}")]

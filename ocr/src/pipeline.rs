@@ -15,6 +15,7 @@ use crate::detect::TextDetector;
 use crate::engine::{EngineError, LineReader, TesseractReader};
 use crate::layout::{self, Cell, Layout};
 use crate::matching::{self, Reading, Row};
+use crate::name_shape::{self, NameShapes};
 use crate::ppocr::PpOcrModels;
 use crate::preprocess::Look;
 use crate::{decode, preprocess, riot_id, seating, title};
@@ -51,6 +52,8 @@ pub struct Pipeline<R: LineReader> {
     /// Tesseract with Korean alone, for the same rows: `kor+eng` turns short Hangul names in
     /// the client's font to Latin junk (`헤 윰` → `as`) where `kor` reads them (`헤 융`).
     hangul: Option<TesseractReader>,
+    /// The last look at rows still unread: the shapes of the unseated players' Hangul names.
+    name_shapes: Option<NameShapes>,
 }
 
 /// Milliseconds per step, as the output reports them, and a tracing span per step (`ocr
@@ -92,6 +95,7 @@ impl Pipeline<TesseractReader> {
     pub fn standard(models: PpOcrModels) -> Result<Self, EngineError> {
         let mut pipeline = Pipeline::new(TesseractReader::new(crate::LANGUAGES)?, models.detector()?);
         pipeline.hangul = Some(TesseractReader::new(crate::HANGUL)?);
+        pipeline.name_shapes = models.name_shapes();
         Ok(match models.recogniser()? {
             Some(reader) => pipeline.with_recogniser(Box::new(reader)),
             None => pipeline,
@@ -101,7 +105,7 @@ impl Pipeline<TesseractReader> {
 
 impl<R: LineReader> Pipeline<R> {
     pub fn new(reader: R, detector: TextDetector) -> Self {
-        Pipeline { reader, detector, recogniser: None, hangul: None }
+        Pipeline { reader, detector, recogniser: None, hangul: None, name_shapes: None }
     }
 
     /// Read every name cell with `reader` first (PP-OCR: better on small Latin text), and with
@@ -237,6 +241,13 @@ impl<R: LineReader> Pipeline<R> {
         }
         timings.step("matching");
         let seating = seating::seat(&rows, &mut matches, &input.friend_dictionary, &input.teams);
+        if let (Some(shapes), Some(team_a_side)) = (&self.name_shapes, seating.team_a_side)
+            && matches.iter().any(|m| m.friend_id.is_none())
+        {
+            timings.step("name_shapes");
+            let cell = |r: usize| crop(&image, cell_of(r));
+            name_shape::seat_by_shape(shapes, cell, &mut matches, &input.friend_dictionary, &input.teams, team_a_side);
+        }
         let mut warnings = seating.warnings;
         if winner_side.is_none() {
             let why = if found.title.is_some() { "was not read as VICTORY or DEFEAT" } else { "is not in the capture" };

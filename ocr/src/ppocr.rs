@@ -19,6 +19,7 @@ use ort::value::TensorRef;
 use crate::detect::{self, TextDetector};
 use crate::engine::{EngineError, LineReader};
 use crate::matching::Reading;
+use crate::name_shape::{self, NameShapes};
 use crate::onnx::{self, OnnxModel};
 
 /// The model's input height, and the width every line is padded to (names are at most about
@@ -30,13 +31,16 @@ const WIDTH: u32 = 320;
 pub const DEFAULT_MODEL: &str = "/usr/local/share/lol-ocr/ch_PP-OCRv4_rec_infer.onnx";
 
 /// Where the PP-OCRv4 models and ONNX Runtime are: the text detector the layout needs, and the
-/// recogniser that reads the names first (empty path: Tesseract alone). The binaries take these from
+/// recogniser that reads the names first (empty path: Tesseract alone); and the font of the
+/// name-shape look ([`name_shape`]). The binaries take these from
 /// flags and environment variables (`ocr_service::ModelArgs`).
 #[derive(Debug, Clone)]
 pub struct PpOcrConfig {
     pub ppocr_det_model: String,
     pub ppocr_rec_model: String,
     pub onnxruntime: String,
+    /// The font the name-shape look draws Hangul names in (empty: no such look).
+    pub name_font: String,
 }
 
 /// The models' bytes, read once and shared by every OCR thread (cloning shares them); each
@@ -45,6 +49,7 @@ pub struct PpOcrConfig {
 pub struct PpOcrModels {
     detector: OnnxModel,
     recogniser: Option<RecognitionModel>,
+    name_shapes: Option<NameShapes>,
 }
 
 impl PpOcrModels {
@@ -57,6 +62,11 @@ impl PpOcrModels {
         let Some(model) = &self.recogniser else { return Ok(None) };
         model.reader().map(Some)
     }
+
+    /// The font for the last look at unread Hangul names, unless switched off.
+    pub fn name_shapes(&self) -> Option<NameShapes> {
+        self.name_shapes.clone()
+    }
 }
 
 impl Default for PpOcrConfig {
@@ -66,6 +76,7 @@ impl Default for PpOcrConfig {
             ppocr_det_model: detect::DEFAULT_MODEL.to_owned(),
             ppocr_rec_model: DEFAULT_MODEL.to_owned(),
             onnxruntime: onnx::DEFAULT_LIBRARY.to_owned(),
+            name_font: name_shape::DEFAULT_FONT.to_owned(),
         }
     }
 }
@@ -88,7 +99,9 @@ impl PpOcrConfig {
                 library,
             )?)?)
         };
-        Ok(PpOcrModels { detector, recogniser })
+        let name_shapes =
+            if self.name_font.is_empty() { None } else { Some(NameShapes::load(Path::new(&self.name_font))?) };
+        Ok(PpOcrModels { detector, recogniser, name_shapes })
     }
 }
 

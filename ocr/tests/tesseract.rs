@@ -103,6 +103,21 @@ fn a_missing_ppocr_model_is_a_clear_error_and_an_empty_recogniser_switches_it_of
     }
 }
 
+#[test]
+fn a_missing_name_font_is_a_clear_error_and_an_empty_path_switches_the_look_off() {
+    let off = ocr::ppocr::PpOcrConfig { name_font: String::new(), ..Default::default() };
+    assert!(off.load().expect("the models alone").name_shapes().is_none());
+    let missing = ocr::ppocr::PpOcrConfig { name_font: "/nonexistent/font.ttf".to_owned(), ..Default::default() };
+    let error = missing.load().err().expect("a missing font is an error").to_string();
+    assert!(error.contains("/nonexistent/font.ttf") && error.contains("NAME_FONT="), "{error}");
+    let text = std::env::temp_dir().join(format!("not-a-font-{}.ttf", std::process::id()));
+    std::fs::write(&text, "plain text").expect("temp dir writable");
+    let not_a_font = ocr::ppocr::PpOcrConfig { name_font: text.display().to_string(), ..Default::default() };
+    let error = not_a_font.load().err().expect("a file that is no font is an error").to_string();
+    std::fs::remove_file(&text).expect("removed");
+    assert!(error.contains("not a font"), "{error}");
+}
+
 /// Its own test: ONNX Runtime is loaded once per process (nextest runs each test in its own).
 #[test]
 fn a_missing_onnx_runtime_library_is_a_clear_error() {

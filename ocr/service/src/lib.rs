@@ -30,6 +30,10 @@ pub struct ModelArgs {
     /// The ONNX Runtime library that runs both models.
     #[arg(long, env = "ORT_DYLIB_PATH", default_value = ocr::onnx::DEFAULT_LIBRARY)]
     pub onnxruntime: String,
+    /// The Korean font the last look draws unread Hangul names in, to compare with their cells;
+    /// empty: no such look.
+    #[arg(long, env = "NAME_FONT", default_value = ocr::name_shape::DEFAULT_FONT)]
+    pub name_font: String,
 }
 
 impl ModelArgs {
@@ -38,6 +42,7 @@ impl ModelArgs {
             ppocr_det_model: self.ppocr_det_model.clone(),
             ppocr_rec_model: self.ppocr_rec_model.clone(),
             onnxruntime: self.onnxruntime.clone(),
+            name_font: self.name_font.clone(),
         }
     }
 

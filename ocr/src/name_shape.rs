@@ -1,0 +1,302 @@
+//! The last look at a row no reader could read: does the cell have the *shape* of a player's
+//! name? For Hangul names on small captures.
+//!
+//! At half size a Hangul name is about 7 px tall, and no engine here reads it: Tesseract `kor`
+//! (Debian's, the larger `best` model, and the `Hangul` script model alike, at 3–8× and in every
+//! preparation tried) gets one name in twenty exactly, and PP-OCR's recogniser has no Hangul.
+//! But a row left unread has only a few possible names: the players of its table's team that no
+//! row was matched to. So each such name is drawn in a Korean sans-serif (NanumGothic, Debian's
+//! `fonts-nanum`, not the client's font, which no package ships) and compared with the cell's
+//! ink: both cut to their ink, scaled to one height, blurred (the fonts differ in detail, not in
+//! the mass of each syllable) and correlated, less a penalty when their widths disagree.
+//!
+//! Measured on every Hangul name cell of the real captures halved (`ocr/benches/variants.rs`'s
+//! copies): the true name scores 0.49–0.83 and any other Hangul name of the capture at most
+//! 0.44; at full size 0.65–0.95 against at most 0.36. The synthetic set overlaps more (other
+//! names up to 0.58), so a row is given a player only when the two choose each other by a wide
+//! margin: the name's best cell and the cell's best name, [`MARGIN`] clear of every other
+//! choice on both sides, and at least [`FLOOR`].
+//!
+//! Like the last seats ([`seating`](crate::seating)), this never changes the answer's side or
+//! its evidence: it runs after them, only on a table whose team the board does not contradict,
+//! and only between that team's unseated players and that table's unread rows.
+
+use std::path::{Path, PathBuf};
+
+use ab_glyph::{FontArc, PxScale};
+use image::imageops::{self, FilterType};
+use image::{GrayImage, Luma, RgbImage};
+use proto::{FriendEntry, MatchMethod, MatchTeams, RecordedTeam, Side};
+use uuid::Uuid;
+
+use crate::engine::EngineError;
+use crate::matching::{self, RowMatch};
+
+/// Where `scripts/install-deps.sh` (Debian's `fonts-nanum`) and the Docker image put the font.
+pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf";
+
+/// Height both shapes are compared at.
+const HEIGHT: u32 = 32;
+/// Blur at that height, in pixels: the fonts differ in strokes, not in where the ink is.
+const BLUR_SIGMA: f32 = 1.5;
+/// A pixel at this fraction of the cell's brightest ink counts when cutting to the ink.
+const INK: f32 = 0.4;
+/// Size the names are drawn at before being cut and scaled down to [`HEIGHT`].
+const DRAW_PX: f32 = 96.0;
+/// Penalty per unit of |ln(width ratio)|: a name of other length is another name.
+const WIDTH_PENALTY: f64 = 0.5;
+/// Least similarity for a row to be given a player by shape.
+pub const FLOOR: f64 = 0.5;
+/// How far the pair's similarity must lie above every other choice of the row and of the name.
+pub const MARGIN: f64 = 0.15;
+
+/// The font the names are drawn in, read once and shared by every OCR thread.
+#[derive(Clone)]
+pub struct NameShapes {
+    font: FontArc,
+}
+
+impl std::fmt::Debug for NameShapes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameShapes")
+    }
+}
+
+/// A cut, scaled and blurred shape: its pixels, mean-centred, and its width at [`HEIGHT`].
+struct Shape {
+    width: u32,
+    centred: Vec<f32>,
+}
+
+impl NameShapes {
+    pub fn load(path: &Path) -> Result<Self, EngineError> {
+        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => EngineError::ModelMissing {
+                what: "name font",
+                path: path.to_owned(),
+                hint: "; NAME_FONT= turns the name-shape look off".to_owned(),
+            },
+            _ => EngineError::ModelUnreadable { what: "name font", path: path.to_owned(), source },
+        })?;
+        let font = FontArc::try_from_vec(bytes).map_err(|_| EngineError::FontUnreadable(PathBuf::from(path)))?;
+        Ok(NameShapes { font })
+    }
+
+    /// How much the cell looks like `name` drawn in the font: about 0.5–0.95 for the name in
+    /// the cell, mostly under 0.4 for another (see the module's figures).
+    pub fn similarity(&self, cell: &RgbImage, name: &str) -> f64 {
+        match (cell_shape(cell), self.name_shape(name)) {
+            (Some(cell), Some(name)) => compare(&cell, &name),
+            _ => 0.0,
+        }
+    }
+
+    fn name_shape(&self, name: &str) -> Option<Shape> {
+        let scale = PxScale::from(DRAW_PX);
+        let (width, _) = imageproc::drawing::text_size(scale, &self.font, name);
+        let mut canvas = GrayImage::new(width + 2 * DRAW_PX as u32, 2 * DRAW_PX as u32);
+        let margin = DRAW_PX as i32 / 2;
+        imageproc::drawing::draw_text_mut(&mut canvas, Luma([255]), margin, margin, scale, &self.font, name);
+        let ink: Vec<f32> = canvas.pixels().map(|p| f32::from(p.0[0]) / 255.0).collect();
+        shape(&ink, canvas.width(), canvas.height())
+    }
+}
+
+/// The cell's ink: grey, the panel's level taken off, light text counted as ink (the
+/// scoreboard draws names light on dark).
+fn cell_shape(cell: &RgbImage) -> Option<Shape> {
+    let grey = imageops::grayscale(cell);
+    let (low, high) = grey.pixels().fold((u8::MAX, u8::MIN), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
+    if high <= low {
+        return None;
+    }
+    let range = f32::from(high - low);
+    let ink: Vec<f32> = grey.pixels().map(|p| f32::from(p.0[0] - low) / range).collect();
+    shape(&ink, grey.width(), grey.height())
+}
+
+/// Cut `ink` (0..=1, row-major) to where it reaches [`INK`] of its peak, scale it to
+/// [`HEIGHT`], blur and mean-centre it.
+fn shape(ink: &[f32], width: u32, height: u32) -> Option<Shape> {
+    let peak = ink.iter().copied().fold(0.0, f32::max);
+    if peak <= 0.0 {
+        return None;
+    }
+    let inked = |x: u32, y: u32| ink[(y * width + x) as usize] >= INK * peak;
+    let columns: Vec<u32> = (0..width).filter(|&x| (0..height).any(|y| inked(x, y))).collect();
+    let rows: Vec<u32> = (0..height).filter(|&y| (0..width).any(|x| inked(x, y))).collect();
+    // The name is the first run of ink from the left: a gap wider than the ink is tall ends it
+    // (an item icon the cell reaches into; a space between words is a third as wide).
+    let gap = rows.last()? - rows.first()? + 1;
+    let left = *columns.first()?;
+    let right = columns.windows(2).find(|pair| pair[1] - pair[0] > gap).map_or(*columns.last()?, |pair| pair[0]);
+    let rows: Vec<u32> = (0..height).filter(|&y| (left..=right).any(|x| inked(x, y))).collect();
+    let (&top, &bottom) = (rows.first()?, rows.last()?);
+    let cut = GrayImage::from_fn(right - left + 1, bottom - top + 1, |x, y| {
+        Luma([(ink[((top + y) * width + left + x) as usize] / peak * 255.0).round() as u8])
+    });
+    let scaled_width = ((f64::from(cut.width()) * f64::from(HEIGHT) / f64::from(cut.height())).round() as u32).max(1);
+    Some(Shape {
+        width: scaled_width,
+        centred: blurred(&imageops::resize(&cut, scaled_width, HEIGHT, FilterType::Triangle)),
+    })
+}
+
+fn blurred(image: &GrayImage) -> Vec<f32> {
+    let values: Vec<f32> =
+        imageproc::filter::gaussian_blur_f32(image, BLUR_SIGMA).pixels().map(|p| f32::from(p.0[0])).collect();
+    let mean = values.iter().sum::<f32>() / values.len() as f32;
+    values.into_iter().map(|v| v - mean).collect()
+}
+
+/// Normalised cross-correlation of the cell and the name stretched to the cell's width, less
+/// [`WIDTH_PENALTY`] × |ln(width ratio)|.
+fn compare(cell: &Shape, name: &Shape) -> f64 {
+    let stretched = {
+        let pixels: Vec<u8> = name.centred.iter().map(|v| (v + 128.0).clamp(0.0, 255.0) as u8).collect();
+        let image = GrayImage::from_raw(name.width, HEIGHT, pixels).expect("width × height pixels");
+        let resized = imageops::resize(&image, cell.width, HEIGHT, FilterType::Triangle);
+        let values: Vec<f32> = resized.pixels().map(|p| f32::from(p.0[0])).collect();
+        let mean = values.iter().sum::<f32>() / values.len() as f32;
+        values.into_iter().map(|v| v - mean).collect::<Vec<f32>>()
+    };
+    let (mut both, mut cell_energy, mut name_energy) = (0.0f64, 0.0f64, 0.0f64);
+    for (&a, &b) in cell.centred.iter().zip(&stretched) {
+        both += f64::from(a) * f64::from(b);
+        cell_energy += f64::from(a) * f64::from(a);
+        name_energy += f64::from(b) * f64::from(b);
+    }
+    if cell_energy <= 0.0 || name_energy <= 0.0 {
+        return 0.0;
+    }
+    let correlation = both / (cell_energy * name_energy).sqrt();
+    let ratio = f64::from(cell.width) / f64::from(name.width);
+    correlation - WIDTH_PENALTY * ratio.ln().abs()
+}
+
+/// A Hangul syllable (or jamo): the names this look is for.
+fn has_hangul(name: &str) -> bool {
+    name.chars().any(|c| matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}'))
+}
+
+/// A player's names as the client shows them: game names, current and older, that have Hangul.
+fn hangul_names(entry: &FriendEntry) -> Vec<(&str, MatchMethod)> {
+    let current = entry.primary.iter().map(|id| (id.game_name(), MatchMethod::NameOnly));
+    let older = entry.secondary.iter().map(|name| (name.as_str(), MatchMethod::Alias));
+    current.chain(older).filter(|(name, _)| has_hangul(name)).collect()
+}
+
+/// Give rows still unmatched a player by shape, with team A at `team_a_side`: on each table
+/// whose matched rows are all its team's, between its unread rows and its team's unseated
+/// players with a Hangul name. `cell` crops row `r`'s name cell (rows in `matches` order).
+pub fn seat_by_shape(
+    shapes: &NameShapes,
+    cell: impl Fn(usize) -> RgbImage,
+    matches: &mut [RowMatch],
+    dictionary: &[FriendEntry],
+    teams: &MatchTeams,
+    team_a_side: Side,
+) {
+    for team in [RecordedTeam::A, RecordedTeam::B] {
+        let table = if team == RecordedTeam::A { team_a_side } else { other_side(team_a_side) };
+        let on_table: Vec<usize> = (0..matches.len()).filter(|&r| matches[r].side == table).collect();
+        if on_table.iter().any(|&r| matches[r].friend_id.is_some() && matches[r].team != Some(team)) {
+            continue;
+        }
+        let recorded = match team {
+            RecordedTeam::A => teams.team_a.friend_ids(),
+            RecordedTeam::B => teams.team_b.friend_ids(),
+        };
+        let seated = |id: &Uuid| matches.iter().any(|m| m.friend_id == Some(*id));
+        let players: Vec<(Uuid, Vec<(&str, MatchMethod)>)> = dictionary
+            .iter()
+            .filter(|entry| recorded.contains(&entry.friend_id) && !seated(&entry.friend_id))
+            .map(|entry| (entry.friend_id, hangul_names(entry)))
+            .filter(|(_, names)| !names.is_empty())
+            .collect();
+        let empty: Vec<usize> = on_table.into_iter().filter(|&r| matches[r].friend_id.is_none()).collect();
+        if players.is_empty() || empty.is_empty() {
+            continue;
+        }
+        // similarity[i][j]: row empty[i] against player j's best-looking name.
+        let similarity: Vec<Vec<(f64, MatchMethod)>> = empty
+            .iter()
+            .map(|&r| {
+                let crop = cell(r);
+                players
+                    .iter()
+                    .map(|(_, names)| {
+                        names.iter().map(|(name, method)| (shapes.similarity(&crop, name), *method)).fold(
+                            (f64::MIN, MatchMethod::NameOnly),
+                            |best, next| if next.0 > best.0 { next } else { best },
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        for (i, &r) in empty.iter().enumerate() {
+            for (j, (friend_id, _)) in players.iter().enumerate() {
+                let (value, method) = similarity[i][j];
+                let row_clear = (0..players.len()).filter(|&k| k != j).all(|k| value - similarity[i][k].0 >= MARGIN);
+                let name_clear = (0..empty.len()).filter(|&k| k != i).all(|k| value - similarity[k][j].0 >= MARGIN);
+                if value >= FLOOR && row_clear && name_clear {
+                    let row = &mut matches[r];
+                    row.friend_id = Some(*friend_id);
+                    row.team = Some(team);
+                    row.score = matching::round1(value * 100.0);
+                    row.method = Some(method);
+                }
+            }
+        }
+    }
+}
+
+fn other_side(side: Side) -> Side {
+    match side {
+        Side::Blue => Side::Red,
+        Side::Red => Side::Blue,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shapes() -> NameShapes {
+        NameShapes::load(Path::new(DEFAULT_FONT)).expect("scripts/install-deps.sh installs fonts-nanum")
+    }
+
+    /// `name` drawn light on a navy panel at `px`, as the client shows a name.
+    fn cell(shapes: &NameShapes, name: &str, px: f32) -> RgbImage {
+        let (width, height) = imageproc::drawing::text_size(PxScale::from(px), &shapes.font, name);
+        let mut image = RgbImage::from_pixel(width + 8, height + 8, image::Rgb([12, 20, 34]));
+        imageproc::drawing::draw_text_mut(
+            &mut image,
+            image::Rgb([200, 200, 190]),
+            4,
+            4,
+            PxScale::from(px),
+            &shapes.font,
+            name,
+        );
+        image
+    }
+
+    #[test]
+    fn a_small_hangul_name_looks_like_itself_and_not_like_another() {
+        let shapes = shapes();
+        let small = cell(&shapes, "진짜힘들어", 9.0);
+        let itself = shapes.similarity(&small, "진짜힘들어");
+        assert!(itself >= FLOOR + MARGIN, "{itself}");
+        for other in ["광야의 정글러", "네전공은나", "헤 윰", "오준재"] {
+            let score = shapes.similarity(&small, other);
+            assert!(itself - score >= MARGIN, "{other}: {score} against {itself}");
+        }
+    }
+
+    #[test]
+    fn a_blank_cell_looks_like_nothing() {
+        let blank = RgbImage::from_pixel(60, 12, image::Rgb([12, 20, 34]));
+        assert_eq!(shapes().similarity(&blank, "오준재"), 0.0);
+    }
+}
