@@ -21,11 +21,11 @@
 //! - [`normalize`]: the forms names are compared in (NFC, case, spaces, OCR look-alikes).
 //! - [`matching`]: all ten rows against the friend dictionary at once (Kuhn–Munkres), with the
 //!   contract's cut-offs, a margin over the runner-up, and the match's players preferred.
-//! - [`name_shape`]: the last look at a row nobody read, against its table's unseated players
-//!   with Hangul names: does the cell have the shape of the name, drawn in a Korean font?
 //! - [`seating`]: which table team A sat at, from the rows matched on their reading, with a
 //!   confidence that follows them; the players read at the other team's table (the board
 //!   contradicts the recorded teams); then the last seats the roster fills.
+//! - [`name_shape`]: the last look at a row nobody read, against its table's unseated players
+//!   with Hangul names: does the cell have the shape of the name, drawn in a Korean font?
 //!
 //! - [`job_input`]: a job input document → the contract's type, or the contract's error code.
 //! - [`debug_image`]: the capture with what the pipeline saw drawn on it.

@@ -1,21 +1,22 @@
 //! The last look at a row no reader could read: does the cell have the *shape* of a player's
 //! name? For Hangul names on small captures.
 //!
-//! At half size a Hangul name is about 7 px tall, and no engine here reads it: Tesseract `kor`
-//! (Debian's, the larger `best` model, and the `Hangul` script model alike, at 3–8× and in every
-//! preparation tried) gets one name in twenty exactly, and PP-OCR's recogniser has no Hangul.
+//! At half size a Hangul name is about 7 px tall, and no engine here reads it: of the real
+//! captures' 42 Hangul name cells halved, Tesseract `kor` reads at most 3 exactly (Debian's
+//! model, the larger `best_int` one and the `Hangul` script model alike, binarised or grey, or
+//! limited to the letters of the group's names), and PP-OCR's recogniser has no Hangul.
 //! But a row left unread has only a few possible names: the players of its table's team that no
 //! row was matched to. So each such name is drawn in a Korean sans-serif (NanumGothic, Debian's
 //! `fonts-nanum`, not the client's font, which no package ships) and compared with the cell's
 //! ink: both cut to their ink, scaled to one height, blurred (the fonts differ in detail, not in
 //! the mass of each syllable) and correlated, less a penalty when their widths disagree.
 //!
-//! Measured on every Hangul name cell of the real captures halved (`ocr/benches/variants.rs`'s
-//! copies): the true name scores 0.49–0.83 and any other Hangul name of the capture at most
-//! 0.44; at full size 0.65–0.95 against at most 0.36. The synthetic set overlaps more (other
-//! names up to 0.58), so a row is given a player only when the two choose each other by a wide
-//! margin: the name's best cell and the cell's best name, [`MARGIN`] clear of every other
-//! choice on both sides, and at least [`FLOOR`].
+//! Measured on every Hangul name cell of the real captures (`ocr/tests/name_shape.rs`): a
+//! name in its own cell scores at least 0.57, any other Hangul name of the capture at most 0.35;
+//! halved, at least 0.52 against at most 0.40. The synthetic set's fonts overlap more, so a row
+//! is given a player only when the two choose each other by a wide margin: the name's best cell
+//! and the cell's best name, [`MARGIN`] clear of every other choice on both sides, and at least
+//! [`FLOOR`].
 //!
 //! Like the last seats ([`seating`](crate::seating)), this never changes the answer's side or
 //! its evidence: it runs after them, only on a table whose team the board does not contradict,
@@ -54,6 +55,8 @@ pub const MARGIN: f64 = 0.15;
 #[derive(Clone)]
 pub struct NameShapes {
     font: FontArc,
+    /// The font's file name, for the output's `model.versions`.
+    file: String,
 }
 
 impl std::fmt::Debug for NameShapes {
@@ -62,11 +65,8 @@ impl std::fmt::Debug for NameShapes {
     }
 }
 
-/// A cut, scaled and blurred shape: its pixels, mean-centred, and its width at [`HEIGHT`].
-struct Shape {
-    width: u32,
-    centred: Vec<f32>,
-}
+/// Ink cut to where it lies and scaled to [`HEIGHT`], keeping its proportions.
+struct Shape(GrayImage);
 
 impl NameShapes {
     pub fn load(path: &Path) -> Result<Self, EngineError> {
@@ -79,14 +79,24 @@ impl NameShapes {
             _ => EngineError::ModelUnreadable { what: "name font", path: path.to_owned(), source },
         })?;
         let font = FontArc::try_from_vec(bytes).map_err(|_| EngineError::FontUnreadable(PathBuf::from(path)))?;
-        Ok(NameShapes { font })
+        let file = path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into());
+        Ok(NameShapes { font, file })
+    }
+
+    /// What to record in the output's `model.versions`, e.g. `NanumGothic.ttf`.
+    pub fn describe(&self) -> String {
+        self.file.clone()
     }
 
     /// How much the cell looks like `name` drawn in the font: about 0.5–0.95 for the name in
     /// the cell, mostly under 0.4 for another (see the module's figures).
     pub fn similarity(&self, cell: &RgbImage, name: &str) -> f64 {
-        match (cell_shape(cell), self.name_shape(name)) {
-            (Some(cell), Some(name)) => compare(&cell, &name),
+        self.similarity_to(cell_shape(cell).as_ref(), name)
+    }
+
+    fn similarity_to(&self, cell: Option<&Shape>, name: &str) -> f64 {
+        match (cell, self.name_shape(name)) {
+            (Some(cell), Some(name)) => compare(cell, &name),
             _ => 0.0,
         }
     }
@@ -115,8 +125,8 @@ fn cell_shape(cell: &RgbImage) -> Option<Shape> {
     shape(&ink, grey.width(), grey.height())
 }
 
-/// Cut `ink` (0..=1, row-major) to where it reaches [`INK`] of its peak, scale it to
-/// [`HEIGHT`], blur and mean-centre it.
+/// Cut `ink` (0..=1, row-major) to where it reaches [`INK`] of its peak and scale it to
+/// [`HEIGHT`].
 fn shape(ink: &[f32], width: u32, height: u32) -> Option<Shape> {
     let peak = ink.iter().copied().fold(0.0, f32::max);
     if peak <= 0.0 {
@@ -136,41 +146,33 @@ fn shape(ink: &[f32], width: u32, height: u32) -> Option<Shape> {
         Luma([(ink[((top + y) * width + left + x) as usize] / peak * 255.0).round() as u8])
     });
     let scaled_width = ((f64::from(cut.width()) * f64::from(HEIGHT) / f64::from(cut.height())).round() as u32).max(1);
-    Some(Shape {
-        width: scaled_width,
-        centred: blurred(&imageops::resize(&cut, scaled_width, HEIGHT, FilterType::Triangle)),
-    })
+    Some(Shape(imageops::resize(&cut, scaled_width, HEIGHT, FilterType::Triangle)))
 }
 
-fn blurred(image: &GrayImage) -> Vec<f32> {
-    let values: Vec<f32> =
-        imageproc::filter::gaussian_blur_f32(image, BLUR_SIGMA).pixels().map(|p| f32::from(p.0[0])).collect();
-    let mean = values.iter().sum::<f32>() / values.len() as f32;
+/// Blurred and mean-centred pixels.
+fn centred(image: &GrayImage) -> Vec<f64> {
+    let values: Vec<f64> =
+        imageproc::filter::gaussian_blur_f32(image, BLUR_SIGMA).pixels().map(|p| f64::from(p.0[0])).collect();
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
     values.into_iter().map(|v| v - mean).collect()
 }
 
 /// Normalised cross-correlation of the cell and the name stretched to the cell's width, less
 /// [`WIDTH_PENALTY`] × |ln(width ratio)|.
 fn compare(cell: &Shape, name: &Shape) -> f64 {
-    let stretched = {
-        let pixels: Vec<u8> = name.centred.iter().map(|v| (v + 128.0).clamp(0.0, 255.0) as u8).collect();
-        let image = GrayImage::from_raw(name.width, HEIGHT, pixels).expect("width × height pixels");
-        let resized = imageops::resize(&image, cell.width, HEIGHT, FilterType::Triangle);
-        let values: Vec<f32> = resized.pixels().map(|p| f32::from(p.0[0])).collect();
-        let mean = values.iter().sum::<f32>() / values.len() as f32;
-        values.into_iter().map(|v| v - mean).collect::<Vec<f32>>()
-    };
-    let (mut both, mut cell_energy, mut name_energy) = (0.0f64, 0.0f64, 0.0f64);
-    for (&a, &b) in cell.centred.iter().zip(&stretched) {
-        both += f64::from(a) * f64::from(b);
-        cell_energy += f64::from(a) * f64::from(a);
-        name_energy += f64::from(b) * f64::from(b);
+    let cell_pixels = centred(&cell.0);
+    let name_pixels = centred(&imageops::resize(&name.0, cell.0.width(), HEIGHT, FilterType::Triangle));
+    let (mut both, mut cell_energy, mut name_energy) = (0.0, 0.0, 0.0);
+    for (a, b) in cell_pixels.iter().zip(&name_pixels) {
+        both += a * b;
+        cell_energy += a * a;
+        name_energy += b * b;
     }
     if cell_energy <= 0.0 || name_energy <= 0.0 {
         return 0.0;
     }
     let correlation = both / (cell_energy * name_energy).sqrt();
-    let ratio = f64::from(cell.width) / f64::from(name.width);
+    let ratio = f64::from(cell.0.width()) / f64::from(name.0.width());
     correlation - WIDTH_PENALTY * ratio.ln().abs()
 }
 
@@ -222,11 +224,11 @@ pub fn seat_by_shape(
         let similarity: Vec<Vec<(f64, MatchMethod)>> = empty
             .iter()
             .map(|&r| {
-                let crop = cell(r);
+                let shape = cell_shape(&cell(r));
                 players
                     .iter()
                     .map(|(_, names)| {
-                        names.iter().map(|(name, method)| (shapes.similarity(&crop, name), *method)).fold(
+                        names.iter().map(|(name, method)| (shapes.similarity_to(shape.as_ref(), name), *method)).fold(
                             (f64::MIN, MatchMethod::NameOnly),
                             |best, next| if next.0 > best.0 { next } else { best },
                         )

@@ -126,6 +126,9 @@ impl<R: LineReader> Pipeline<R> {
         if let Some(hangul) = &self.hangul {
             versions.insert("hangul engine".to_owned(), hangul.describe());
         }
+        if let Some(shapes) = &self.name_shapes {
+            versions.insert("name shapes".to_owned(), shapes.describe());
+        }
         ModelInfo { engine: "tesseract".to_owned(), versions, profile: input.roi_profile.to_string() }
     }
 

@@ -23,6 +23,8 @@ fn every_real_hangul_name_looks_most_like_itself_as_it_is_and_halved() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/endscreens/real");
     let labels = ocr::scoring::label_files(&dir).expect("the real captures sit in ../shared beside the repository");
     let (mut cells, mut failures) = (0, Vec::new());
+    // Per copy: the lowest score of a name in its own cell, the highest of another name.
+    let mut figures = std::collections::BTreeMap::<&str, (f64, f64)>::new();
     for path in labels {
         let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let names: Vec<&str> = ["team1", "team2"]
@@ -47,8 +49,11 @@ fn every_real_hangul_name_looks_most_like_itself_as_it_is_and_halved() {
                     .to_image();
                 let itself = shapes.similarity(&crop, own);
                 cells += 1;
+                let figure = figures.entry(copy).or_insert((f64::MAX, f64::MIN));
+                figure.0 = figure.0.min(itself);
                 for other in names.iter().filter(|name| has_hangul(name) && *name != &own) {
                     let score = shapes.similarity(&crop, other);
+                    figure.1 = figure.1.max(score);
                     if score >= itself {
                         failures.push(format!(
                             "{} {copy} row {row} `{own}` {itself:.3}: `{other}` {score:.3}",
@@ -58,6 +63,9 @@ fn every_real_hangul_name_looks_most_like_itself_as_it_is_and_halved() {
                 }
             }
         }
+    }
+    for (copy, (own, other)) in &figures {
+        println!("{copy}: own name at least {own:.3}, another name at most {other:.3}");
     }
     assert!(cells >= 60, "the real set lost its Hangul names: {cells} cells");
     assert!(

@@ -105,11 +105,21 @@ fn main() {
     }
 }
 
-/// The median of every step over the captures that ran it (`second_looks` runs only when a row
-/// is unmatched, so its count is given), in pipeline order.
+/// The median of every step over the captures that ran it (`second_looks` and `name_shapes` run
+/// only when a row is unmatched, so their counts are given), in pipeline order.
 fn step_line(steps: &BTreeMap<String, Vec<f64>>) -> String {
-    const ORDER: [&str; 9] =
-        ["decode", "detect", "layout", "title", "names", "names_tesseract", "second_looks", "matching", "total"];
+    const ORDER: [&str; 10] = [
+        "decode",
+        "detect",
+        "layout",
+        "title",
+        "names",
+        "names_tesseract",
+        "second_looks",
+        "matching",
+        "name_shapes",
+        "total",
+    ];
     let captures = steps.get("total").map_or(0, Vec::len);
     let cells: Vec<String> = ORDER
         .iter()
