@@ -9,12 +9,13 @@
 //! row was matched to. So each such name is drawn in a Korean sans-serif (NanumGothic, Debian's
 //! `fonts-nanum`, not the client's font, which no package ships) and compared with the cell's
 //! ink: both cut to their ink, scaled to one height, blurred (the fonts differ in detail, not in
-//! the mass of each syllable) and correlated, less a penalty when their widths disagree.
+//! the mass of each syllable) and correlated at their best alignment within one pixel of the
+//! cell, less a penalty when their widths disagree.
 //!
 //! Measured on every Hangul name cell of the real captures (`ocr/tests/name_shape.rs`): a
-//! name in its own cell scores at least 0.57, any other Hangul name of the capture at most 0.35;
-//! halved, at least 0.52 against at most 0.40. The synthetic set's fonts overlap more, so a row
-//! is given a player only when the two choose each other by a wide margin: the name's best cell
+//! name in its own cell scores at least 0.58, any other Hangul name of the capture at most 0.42;
+//! halved, at least 0.58 against at most 0.48. Other fonts and sizes may leave less room, so a
+//! row is given a player only when the two choose each other by a wide margin: the name's best cell
 //! and the cell's best name, [`MARGIN`] clear of every other choice on both sides, and at least
 //! [`FLOOR`].
 //!
@@ -65,8 +66,12 @@ impl std::fmt::Debug for NameShapes {
     }
 }
 
-/// Ink cut to where it lies and scaled to [`HEIGHT`], keeping its proportions.
-struct Shape(GrayImage);
+/// Ink cut to where it lies and scaled to [`HEIGHT`], keeping its proportions; and how many
+/// pixels tall the cut was before scaling.
+struct Shape {
+    ink: GrayImage,
+    source_height: u32,
+}
 
 impl NameShapes {
     pub fn load(path: &Path) -> Result<Self, EngineError> {
@@ -146,7 +151,7 @@ fn shape(ink: &[f32], width: u32, height: u32) -> Option<Shape> {
         Luma([(ink[((top + y) * width + left + x) as usize] / peak * 255.0).round() as u8])
     });
     let scaled_width = ((f64::from(cut.width()) * f64::from(HEIGHT) / f64::from(cut.height())).round() as u32).max(1);
-    Some(Shape(imageops::resize(&cut, scaled_width, HEIGHT, FilterType::Triangle)))
+    Some(Shape { ink: imageops::resize(&cut, scaled_width, HEIGHT, FilterType::Triangle), source_height: cut.height() })
 }
 
 /// Blurred and mean-centred pixels.
@@ -157,23 +162,38 @@ fn centred(image: &GrayImage) -> Vec<f64> {
     values.into_iter().map(|v| v - mean).collect()
 }
 
-/// Normalised cross-correlation of the cell and the name stretched to the cell's width, less
-/// [`WIDTH_PENALTY`] × |ln(width ratio)|.
+/// Normalised cross-correlation of the cell and the name stretched to the cell's width, at the
+/// best alignment within one of the cell's own pixels (where a cut ends is uncertain by one, and
+/// at half size one is a sixth of the text's height), less [`WIDTH_PENALTY`] × |ln(width ratio)|.
 fn compare(cell: &Shape, name: &Shape) -> f64 {
-    let cell_pixels = centred(&cell.0);
-    let name_pixels = centred(&imageops::resize(&name.0, cell.0.width(), HEIGHT, FilterType::Triangle));
-    let (mut both, mut cell_energy, mut name_energy) = (0.0, 0.0, 0.0);
-    for (a, b) in cell_pixels.iter().zip(&name_pixels) {
-        both += a * b;
-        cell_energy += a * a;
-        name_energy += b * b;
-    }
-    if cell_energy <= 0.0 || name_energy <= 0.0 {
-        return 0.0;
-    }
-    let correlation = both / (cell_energy * name_energy).sqrt();
-    let ratio = f64::from(cell.0.width()) / f64::from(name.0.width());
+    let width = cell.ink.width();
+    let cell_pixels = centred(&cell.ink);
+    let name_pixels = centred(&imageops::resize(&name.ink, width, HEIGHT, FilterType::Triangle));
+    let reach = HEIGHT.div_ceil(cell.source_height.max(1)) as i32;
+    let best = (-reach..=reach)
+        .flat_map(|dy| (-reach..=reach).map(move |dx| (dx, dy)))
+        .filter_map(|shift| correlation(&cell_pixels, &name_pixels, width, shift))
+        .fold(None, |best: Option<f64>, value| Some(best.map_or(value, |b| b.max(value))));
+    let Some(correlation) = best else { return 0.0 };
+    let ratio = f64::from(width) / f64::from(name.ink.width());
     correlation - WIDTH_PENALTY * ratio.ln().abs()
+}
+
+/// Correlation of `a` with `b` moved by `(dx, dy)`, over where they overlap; `None` where either
+/// is flat there. Both are `width` × [`HEIGHT`], row-major.
+fn correlation(a: &[f64], b: &[f64], width: u32, (dx, dy): (i32, i32)) -> Option<f64> {
+    let (width, height) = (width as i32, HEIGHT as i32);
+    let (mut both, mut a_energy, mut b_energy) = (0.0, 0.0, 0.0);
+    for y in 0.max(-dy)..height.min(height - dy) {
+        for x in 0.max(-dx)..width.min(width - dx) {
+            let p = a[(y * width + x) as usize];
+            let q = b[((y + dy) * width + x + dx) as usize];
+            both += p * q;
+            a_energy += p * p;
+            b_energy += q * q;
+        }
+    }
+    (a_energy > 0.0 && b_energy > 0.0).then(|| both / (a_energy * b_energy).sqrt())
 }
 
 /// A Hangul syllable (or jamo): the names this look is for.
