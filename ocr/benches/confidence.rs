@@ -6,8 +6,9 @@
 //! Every capture is read as labelled, with one player moved to the other team, with one and with
 //! two pairs exchanged, and with ten friends who are not on the board. Per variant: how often a
 //! side was given (and at ≥ 0.9), how often a conflict was listed and which warning about the
-//! teams came with the answer (captures not read at all count as "not read"), and how many answers were
-//! wrong. Then, over all of them, how often an answer at each confidence
+//! teams came with the answer (captures not read at all count as "not read"), how many answers were
+//! wrong, and how many rows were given to a player who is not the one on them (the board's players
+//! are the same whatever the recorded teams say). Then, over all of them, how often an answer at each confidence
 //! level was wrong — the figures behind the README's "fill in / ask / leave empty".
 
 use std::collections::BTreeMap;
@@ -33,6 +34,8 @@ struct Tally {
     team_warnings: BTreeMap<String, usize>,
     wrong: usize,
     wrong_high: usize,
+    /// Rows matched to another friend than the one the label puts there.
+    rows_wrong: usize,
 }
 
 /// Answers at one confidence level and how many were wrong.
@@ -83,6 +86,11 @@ fn main() {
             let altered = roster_variants::alter(label, variant, &pool);
             let output = pipeline.run(&altered.input, &bytes);
             let tally = by_variant.entry(variant).or_default();
+            let rows_wrong = ocr::scoring::score(&output, &label["expected"]).rows_wrong;
+            tally.rows_wrong += rows_wrong;
+            if rows_wrong > 0 {
+                println!("{id} {}: {rows_wrong} row(s) given to another friend", variant.name());
+            }
             tally.captures += 1;
             tally.moved += altered.moved.len();
             let OcrJobOutput::Done(reading) = output else {
@@ -132,13 +140,13 @@ fn main() {
         }
     }
     println!(
-        "\n| recorded teams | captures | side given | at ≥ 0.9 | a conflict listed | moved players listed | warning about the teams | wrong | wrong at ≥ 0.9 |"
+        "\n| recorded teams | captures | side given | at ≥ 0.9 | a conflict listed | moved players listed | warning about the teams | wrong | wrong at ≥ 0.9 | rows wrong |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (variant, t) in &by_variant {
         let warnings: Vec<String> = t.team_warnings.iter().map(|(code, n)| format!("{n} {code}")).collect();
         println!(
-            "| {} | {} | {} | {} | {} | {}/{} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {}/{} | {} | {} | {} | {} |",
             variant.name(),
             t.captures,
             t.asserted,
@@ -148,7 +156,8 @@ fn main() {
             t.moved,
             warnings.join(", "),
             t.wrong,
-            t.wrong_high
+            t.wrong_high,
+            t.rows_wrong
         );
     }
     println!("\n| confidence | team A side: answers, wrong | winner: answers, wrong |\n|---|---|---|");
