@@ -3,8 +3,8 @@
 //! - [`pool`]: the pipeline on a bounded set of blocking threads (Tokio), engines reused, with
 //!   admission for callers that must refuse rather than queue (the extract worker and `serve`).
 //! - [`download`]: the screenshot from S3 under the size limit (the CLI and the extract worker).
-//! - [`ModelArgs`]: where the PP-OCR models and ONNX Runtime are, as flags and environment
-//!   variables of every binary that reads.
+//! - [`ModelArgs`]: where the PP-OCR models, ONNX Runtime and the name-shape font are, as flags
+//!   and environment variables of every binary that reads.
 //!
 //! The `lol-ocr` binary (`src/bin/lol-ocr/`) is a thin CLI over these and the library:
 //! `extract` reads one capture, `serve` answers `POST /v1/extract` over HTTP
@@ -17,7 +17,7 @@ use ocr::engine::EngineError;
 use ocr::ppocr::{PpOcrConfig, PpOcrModels};
 
 /// The PP-OCRv4 models: the text detector the layout needs, and the recogniser that reads the
-/// names first.
+/// names first; and the font the last look draws unread Hangul names in.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ModelArgs {
     /// The PP-OCRv4 text detection model (ONNX): finds the texts the layout is built from.
