@@ -33,6 +33,7 @@ use uuid::Uuid;
 
 use crate::engine::EngineError;
 use crate::matching::{self, RowMatch};
+use crate::seating;
 
 /// Where `scripts/install-deps.sh` (Debian's `fonts-nanum`) and the Docker image put the font.
 pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf";
@@ -90,14 +91,7 @@ impl NameShapes {
     /// How much the cell looks like `name` drawn in the font: on the real captures at least
     /// 0.58 for the name in the cell and at most 0.48 for another (see the module's figures).
     pub fn similarity(&self, cell: &RgbImage, name: &str) -> f64 {
-        self.similarity_to(cell_shape(cell).as_ref(), name)
-    }
-
-    fn similarity_to(&self, cell: Option<&Shape>, name: &str) -> f64 {
-        match (cell, self.name_shape(name)) {
-            (Some(cell), Some(name)) => compare(cell, &name),
-            _ => 0.0,
-        }
+        similarity(cell_shape(cell).as_ref(), self.name_shape(name).as_ref())
     }
 
     fn name_shape(&self, name: &str) -> Option<Shape> {
@@ -156,6 +150,14 @@ fn centred(image: &GrayImage) -> Vec<f64> {
     values.into_iter().map(|v| v - mean).collect()
 }
 
+/// [`compare`], or 0 where either has no ink.
+fn similarity(cell: Option<&Shape>, name: Option<&Shape>) -> f64 {
+    match (cell, name) {
+        (Some(cell), Some(name)) => compare(cell, name),
+        _ => 0.0,
+    }
+}
+
 /// Normalised cross-correlation of the cell and the name stretched to the cell's width, at the
 /// best alignment within one of the cell's own pixels (where a cut ends is uncertain by one, and
 /// at half size one is a sixth of the text's height), less [`WIDTH_PENALTY`] × |ln(width ratio)|.
@@ -191,7 +193,7 @@ fn correlation(a: &[f64], b: &[f64], width: u32, (dx, dy): (i32, i32)) -> Option
 }
 
 /// A Hangul syllable (or jamo): the names this look is for.
-fn has_hangul(name: &str) -> bool {
+pub fn has_hangul(name: &str) -> bool {
     name.chars().any(|c| matches!(c, '\u{AC00}'..='\u{D7A3}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}'))
 }
 
@@ -214,35 +216,39 @@ pub fn seat_by_shape(
     team_a_side: Side,
 ) {
     for team in [RecordedTeam::A, RecordedTeam::B] {
-        let table = if team == RecordedTeam::A { team_a_side } else { other_side(team_a_side) };
+        let table = seating::table_of(team, team_a_side);
         let on_table: Vec<usize> = (0..matches.len()).filter(|&r| matches[r].side == table).collect();
         if on_table.iter().any(|&r| matches[r].friend_id.is_some() && matches[r].team != Some(team)) {
             continue;
         }
-        let recorded = match team {
-            RecordedTeam::A => teams.team_a.friend_ids(),
-            RecordedTeam::B => teams.team_b.friend_ids(),
-        };
+        let recorded = seating::recorded_players(teams, team);
         let seated = |id: &Uuid| matches.iter().any(|m| m.friend_id == Some(*id));
-        let players: Vec<(Uuid, Vec<(&str, MatchMethod)>)> = dictionary
-            .iter()
-            .filter(|entry| recorded.contains(&entry.friend_id) && !seated(&entry.friend_id))
-            .map(|entry| (entry.friend_id, hangul_names(entry)))
-            .filter(|(_, names)| !names.is_empty())
-            .collect();
         let empty: Vec<usize> = on_table.into_iter().filter(|&r| matches[r].friend_id.is_none()).collect();
-        if players.is_empty() || empty.is_empty() {
+        if empty.is_empty() {
             continue;
         }
-        // similarity[i][j]: row empty[i] against player j's best-looking name.
-        let similarity: Vec<Vec<(f64, MatchMethod)>> = empty
+        // Each name drawn once, then compared with every unread row.
+        let players: Vec<_> = dictionary
+            .iter()
+            .filter(|entry| recorded.contains(&entry.friend_id) && !seated(&entry.friend_id))
+            .map(|entry| {
+                let names = hangul_names(entry).into_iter().map(|(name, method)| (shapes.name_shape(name), method));
+                (entry.friend_id, names.collect::<Vec<_>>())
+            })
+            .filter(|(_, names)| !names.is_empty())
+            .collect();
+        if players.is_empty() {
+            continue;
+        }
+        // scores[i][j]: row empty[i] against player j's best-looking name.
+        let scores: Vec<Vec<(f64, MatchMethod)>> = empty
             .iter()
             .map(|&r| {
                 let shape = cell_shape(&cell(r));
                 players
                     .iter()
                     .map(|(_, names)| {
-                        names.iter().map(|(name, method)| (shapes.similarity_to(shape.as_ref(), name), *method)).fold(
+                        names.iter().map(|(name, method)| (similarity(shape.as_ref(), name.as_ref()), *method)).fold(
                             (f64::MIN, MatchMethod::NameOnly),
                             |best, next| if next.0 > best.0 { next } else { best },
                         )
@@ -252,9 +258,9 @@ pub fn seat_by_shape(
             .collect();
         for (i, &r) in empty.iter().enumerate() {
             for (j, (friend_id, _)) in players.iter().enumerate() {
-                let (value, method) = similarity[i][j];
-                let row_clear = (0..players.len()).filter(|&k| k != j).all(|k| value - similarity[i][k].0 >= MARGIN);
-                let name_clear = (0..empty.len()).filter(|&k| k != i).all(|k| value - similarity[k][j].0 >= MARGIN);
+                let (value, method) = scores[i][j];
+                let row_clear = (0..players.len()).filter(|&k| k != j).all(|k| value - scores[i][k].0 >= MARGIN);
+                let name_clear = (0..empty.len()).filter(|&k| k != i).all(|k| value - scores[k][j].0 >= MARGIN);
                 if value >= FLOOR && row_clear && name_clear {
                     let row = &mut matches[r];
                     row.friend_id = Some(*friend_id);
@@ -264,13 +270,6 @@ pub fn seat_by_shape(
                 }
             }
         }
-    }
-}
-
-fn other_side(side: Side) -> Side {
-    match side {
-        Side::Blue => Side::Red,
-        Side::Red => Side::Blue,
     }
 }
 

@@ -256,7 +256,7 @@ fn unseatable(matches: &[RowMatch], teams: &MatchTeams, team_a_table: Option<Sid
         if at_table.len() != 5 || at_table.iter().any(|m| m.friend_id.is_none()) {
             continue;
         }
-        let recorded = if team == RecordedTeam::A { teams.team_a.friend_ids() } else { teams.team_b.friend_ids() };
+        let recorded = recorded_players(teams, team);
         let read = |id: &Uuid| matches.iter().any(|m| m.friend_id == Some(*id));
         found.extend(recorded.iter().filter(|id| !read(id)).map(|id| (*id, team)));
     }
@@ -277,15 +277,12 @@ fn fill_last_seats(
     let players: Vec<FriendEntry> = dictionary.iter().filter(|entry| listed(&entry.friend_id)).cloned().collect();
     let candidates = matching::candidates(&players, teams);
     for team in [RecordedTeam::A, RecordedTeam::B] {
-        let table = if team == RecordedTeam::A { team_a_side } else { other_side(team_a_side) };
+        let table = table_of(team, team_a_side);
         if contradicted(team, table) {
             continue;
         }
         let roster: Vec<&Candidate> = candidates.iter().filter(|c| c.team == Some(team)).collect();
-        let listed = match team {
-            RecordedTeam::A => teams.team_a.friend_ids().len(),
-            RecordedTeam::B => teams.team_b.friend_ids().len(),
-        };
+        let listed = recorded_players(teams, team).len();
         let on_table: Vec<usize> = (0..matches.len()).filter(|&r| matches[r].side == table).collect();
         // A full roster, five rows, every matched row one of this team's players.
         if listed != 5
@@ -339,6 +336,22 @@ fn other_side(side: Side) -> Side {
     match side {
         Side::Blue => Side::Red,
         Side::Red => Side::Blue,
+    }
+}
+
+/// The table `team` sat at, team A having sat at `team_a_side`.
+pub(crate) fn table_of(team: RecordedTeam, team_a_side: Side) -> Side {
+    match team {
+        RecordedTeam::A => team_a_side,
+        RecordedTeam::B => other_side(team_a_side),
+    }
+}
+
+/// The players the match records in `team`.
+pub(crate) fn recorded_players(teams: &MatchTeams, team: RecordedTeam) -> &[Uuid] {
+    match team {
+        RecordedTeam::A => teams.team_a.friend_ids(),
+        RecordedTeam::B => teams.team_b.friend_ids(),
     }
 }
 

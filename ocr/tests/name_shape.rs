@@ -8,11 +8,7 @@ use std::path::Path;
 
 use image::imageops::FilterType;
 use ocr::layout;
-use ocr::name_shape::{self, NameShapes};
-
-fn has_hangul(name: &str) -> bool {
-    name.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c))
-}
+use ocr::name_shape::{self, NameShapes, has_hangul};
 
 #[test]
 fn every_real_hangul_name_looks_most_like_itself_as_it_is_and_halved() {
