@@ -11,18 +11,20 @@
 //! (500, as batched Graphile Worker's local queue), and add→start latency over 1,000 sequential
 //! jobs. With the default window it also reports the CPU time per job of the nats-server and of
 //! this process (Linux `/proc`), and it drains the same queue without the runtime: one loop over
-//! the consumer's message stream, acking plainly, then with confirmed acks (256 in flight) —
-//! the server's rate when nothing but the acks stands between it and the queue. One JSON object
+//! the consumer's message stream, acking plainly, then confirming each ack (256 in flight), then
+//! confirming acks together as the runtime does — the server's rate when nothing but the acks
+//! stands between it and the queue. One JSON object
 //! per measurement on stdout.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use proto::ExtractJob;
 use testkit::NatsServer;
 use tokio::sync::mpsc;
+use worker_runtime::ack;
 use worker_runtime::metrics::Metrics;
 use worker_runtime::publish::Publisher;
 use worker_runtime::retry_policy::RetryPolicy;
@@ -141,10 +143,19 @@ async fn cpu_per_job<F: Future<Output = Duration>>(
     (took, before.zip(after).map(|(before, after)| per_job(before, after)))
 }
 
+/// How the raw drain acknowledges.
+#[derive(Clone, Copy)]
+enum Acks {
+    Plain,
+    /// Each ack a request the server answers ([`ack::confirm_one`]), 256 in flight.
+    ConfirmedEach,
+    /// As the runtime sends them: jobs finishing together share one confirmation.
+    ConfirmedTogether,
+}
+
 /// Drain `jobs` without the runtime: one loop over the consumer's message stream (batches of
-/// 500), acking each plainly, or with the runtime's confirmed ack ([`worker::ack_confirmed`])
-/// with up to 256 confirmations in flight.
-async fn drain_raw(js: &jetstream::Context, jobs: usize, confirmed: bool) -> Duration {
+/// 500), acking as `acks` says.
+async fn drain_raw(js: &jetstream::Context, jobs: usize, acks: Acks) -> Duration {
     let started = Instant::now();
     let stream = js.get_stream(provision::job_stream_name("extract")).await.expect("job stream");
     let consumer = provision::ensure_consumer(&stream, provision::consumer_config("extract", Duration::from_secs(30)))
@@ -152,17 +163,21 @@ async fn drain_raw(js: &jetstream::Context, jobs: usize, confirmed: bool) -> Dur
         .expect("consumer");
     let mut messages = consumer.stream().max_messages_per_batch(500).messages().await.expect("pull stream");
     let client = js.client();
+    let together = ack::ConfirmedAcks::start(client.clone());
     let mut confirmations = futures::stream::FuturesUnordered::new();
     for _ in 0..jobs {
         let message = messages.next().await.expect("a job").expect("a delivery");
-        if confirmed {
-            let client = client.clone();
-            confirmations.push(async move { worker::ack_confirmed(&client, &message).await.expect("ack confirmed") });
-            while confirmations.len() > 256 {
-                confirmations.next().await;
+        let (client, together) = (client.clone(), together.clone());
+        match acks {
+            Acks::Plain => message.ack().await.expect("ack"),
+            Acks::ConfirmedEach => confirmations
+                .push(async move { ack::confirm_one(&client, &message).await.expect("ack confirmed") }.boxed()),
+            Acks::ConfirmedTogether => {
+                confirmations.push(async move { together.ack(&message).await.expect("ack confirmed") }.boxed())
             }
-        } else {
-            message.ack().await.expect("ack");
+        }
+        while confirmations.len() > 256 {
+            confirmations.next().await;
         }
     }
     while confirmations.next().await.is_some() {}
@@ -205,9 +220,14 @@ async fn bench(system: &str, nats: &NatsServer) {
             }
         }
     }
-    for (confirmed, acks) in [(false, "plain acks"), (true, "confirmed acks")] {
+    let modes = [
+        (Acks::Plain, "plain acks"),
+        (Acks::ConfirmedEach, "each ack confirmed"),
+        (Acks::ConfirmedTogether, "acks confirmed together"),
+    ];
+    for (mode, acks) in modes {
         fill(&js, jobs).await;
-        let (took, cpu) = cpu_per_job(nats, jobs, drain_raw(&js, jobs, confirmed)).await;
+        let (took, cpu) = cpu_per_job(nats, jobs, drain_raw(&js, jobs, mode)).await;
         let metric = format!("drain without the runtime, {acks}");
         report(system, &metric, (jobs as f64 / took.as_secs_f64()).into(), "jobs/s");
         if let Some((server, _)) = cpu {

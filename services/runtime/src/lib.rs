@@ -5,6 +5,7 @@
 //! | module | guarantee |
 //! |---|---|
 //! | [`provision`] | streams and durable consumers exist with the documented settings; drift is reconciled |
+//! | [`ack`] | a job counts as done once the server has recorded its ack; jobs finishing together share one confirmation |
 //! | [`worker`] | at most `WORKER_CONCURRENCY` handlers running, jobs pulled only when a slot is free |
 //! | [`retry_policy`] | retryable failures come back after an exponential, jittered delay |
 //! | [`dead_letter`] | a terminated message is first copied, with why, to the dead-letter stream |
@@ -16,6 +17,7 @@
 //! | [`cli`] | the `run` / `dlq list` / `dlq replay` subcommands every worker binary has |
 //! | [`config`], [`database`], [`s3`] | environment configuration, the pool and embedded migrations, the S3 client |
 
+pub mod ack;
 pub mod cli;
 pub mod config;
 pub mod database;

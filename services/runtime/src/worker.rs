@@ -17,7 +17,7 @@
 //! **Outcomes.**
 //! | handler result | settlement |
 //! |---|---|
-//! | `Ok` | confirmed ack (the server replies once it has recorded it; [`ack_confirmed`]) |
+//! | `Ok` | confirmed ack (the server replies once it has recorded it; acks of jobs that finish together share one reply: [`ack`](crate::ack)) |
 //! | retryable error, panic or timeout, attempts left | nak with the [`RetryPolicy`](crate::retry_policy::RetryPolicy) delay |
 //! | retryable error on the last attempt | `on_exhausted` hook → dead letter → term |
 //! | permanent error | `on_exhausted` hook → dead letter → term, no retries |
@@ -36,6 +36,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tracing::{Instrument, Span, field};
 
+use crate::ack::ConfirmedAcks;
 use crate::dead_letter::{DeadLetters, DeferredGiveUp, Reason};
 use crate::metrics::{Metrics, TaskLabel};
 use crate::prefetch::{Held, Pace, Window};
@@ -80,7 +81,7 @@ impl Outcome {
 
 struct Shared<T: Task> {
     task: T,
-    client: async_nats::Client,
+    acks: ConfirmedAcks,
     dead_letters: DeadLetters,
     metrics: Arc<Metrics>,
     label: TaskLabel,
@@ -108,7 +109,7 @@ pub async fn run<T: Task>(
 
     let shared = Arc::new(Shared {
         task,
-        client: js.client(),
+        acks: ConfirmedAcks::start(js.client()),
         dead_letters: DeadLetters::new(js),
         metrics,
         label: Metrics::label(subject),
@@ -289,7 +290,7 @@ async fn settle<T: Task>(
 
     match policy.settle(&result, attempt) {
         Settlement::Ack => {
-            if let Err(error) = ack_confirmed(&shared.client, message).await {
+            if let Err(error) = shared.acks.ack(message).await {
                 // The work is done; if the ack was lost the job runs again, which handlers
                 // tolerate (they are idempotent).
                 tracing::warn!(%error, "ack not confirmed by the server; the job may be delivered again");
@@ -307,20 +308,6 @@ async fn settle<T: Task>(
         }
         Settlement::GiveUp(why) => give_up(shared, message, stream_sequence, Some(&job), attempt, why).await,
     }
-}
-
-/// How long to wait for the server to confirm an ack (async-nats's JetStream default).
-const ACK_CONFIRM_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Acknowledge `message` and wait until the server has recorded the ack: the semantics of
-/// async-nats's `double_ack`, which however subscribes to a new inbox for every ack (a SUB and
-/// an UNSUB the server must apply to its subscription list besides the ack itself). A request
-/// on the client's one shared reply subscription asks the server for the ack alone.
-pub async fn ack_confirmed(client: &async_nats::Client, message: &jetstream::Message) -> Result<(), async_nats::Error> {
-    let reply = message.reply.clone().ok_or("not a JetStream message: no reply subject to ack")?;
-    let request = async_nats::Request::new().payload(AckKind::Ack.into()).timeout(Some(ACK_CONFIRM_TIMEOUT));
-    client.send_request(reply, request).await?;
-    Ok(())
 }
 
 /// Where a running attempt reports that it is still alive: an in-progress ack every `every`.

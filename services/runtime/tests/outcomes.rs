@@ -1,15 +1,20 @@
 //! Each outcome of a delivery, against a real nats-server: retries with their delays, the
 //! give-up path (hook once, dead letter, terminate), poison messages, panics, timeouts,
-//! de-duplication, shutdown and a server restart; and `testkit::harness::work` settling one attempt
+//! de-duplication, shutdown and a server restart; confirmed acks (recorded before a job counts as
+//! done, shared by jobs that finish together); and `testkit::harness::work` settling one attempt
 //! by the same table.
 
 mod common;
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use async_nats::jetstream;
 use common::{ScriptedTask, Step, consumer_state, job, settings, spawn_worker, stored_jobs};
+use futures::StreamExt;
 use testkit::{NatsServer, harness, wait_until};
 use tracing::Instrument;
+use worker_runtime::ack::{self, ConfirmedAcks};
 use worker_runtime::dead_letter::{DeadLetters, Reason};
 use worker_runtime::publish::Publisher;
 use worker_runtime::{TaskError, metrics::Metrics, provision};
@@ -469,4 +474,50 @@ async fn a_panic_and_a_timeout_are_retryable_and_a_failing_hook_defers_the_give_
         other => panic!("expected a deferred give-up, got {other:?}"),
     }
     assert_eq!(harness::work(&ScriptedTask::new(vec![Step::Succeed]), job(), 1).await.dead_letter_reason(), None);
+}
+
+/// `jobs` deliveries of the extract consumer, fetched and not yet acknowledged.
+async fn delivered(js: &jetstream::Context, publisher: &Publisher, jobs: usize) -> Vec<jetstream::Message> {
+    for n in 0..jobs {
+        publisher.publish(&job(), &format!("ack-{n}")).await.expect("publish");
+    }
+    let stream = js.get_stream(provision::job_stream_name("extract")).await.expect("job stream");
+    let consumer = provision::ensure_consumer(&stream, provision::consumer_config("extract", Duration::from_secs(30)))
+        .await
+        .expect("consumer");
+    let batch = consumer.fetch().max_messages(jobs).messages().await.expect("fetch");
+    let messages: Vec<_> = batch.map(|message| message.expect("a delivery")).collect().await;
+    assert_eq!(messages.len(), jobs);
+    messages
+}
+
+#[tokio::test]
+async fn acks_of_jobs_finishing_together_share_a_confirmation_and_every_one_is_recorded() {
+    let (_nats, js, publisher) = setup().await;
+    let messages = delivered(&js, &publisher, 200).await;
+    assert_eq!(consumer_state(&js).await, Some((0, 200)));
+
+    let client = js.client();
+    let replies_before = client.statistics().in_messages.load(Ordering::Relaxed);
+    let acks = ConfirmedAcks::start(client.clone());
+    let outcomes = futures::future::join_all(messages.iter().map(|message| acks.ack(message))).await;
+    assert!(outcomes.iter().all(Result::is_ok), "every ack confirmed: {outcomes:?}");
+
+    // Read right after the last confirmation, without waiting: every ack is already applied.
+    assert_eq!(consumer_state(&js).await, Some((0, 0)), "no job left unacknowledged");
+    let replies = client.statistics().in_messages.load(Ordering::Relaxed) - replies_before;
+    println!("200 acks confirmed by {replies} replies");
+    assert!(replies <= 20, "acks given together are confirmed together, not one reply each ({replies} replies)");
+}
+
+#[tokio::test]
+async fn a_lone_ack_is_confirmed_by_its_own_reply() {
+    let (_nats, js, publisher) = setup().await;
+    let messages = delivered(&js, &publisher, 2).await;
+    let acks = ConfirmedAcks::start(js.client());
+
+    acks.ack(&messages[0]).await.expect("confirmed");
+    assert_eq!(consumer_state(&js).await, Some((0, 1)), "the first job is recorded, the second still held");
+    ack::confirm_one(&js.client(), &messages[1]).await.expect("confirmed");
+    assert_eq!(consumer_state(&js).await, Some((0, 0)));
 }
