@@ -11,10 +11,15 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
-export STACK_DIR="$REPO_ROOT/.stack-bench" NATS_PORT=44222 NATS_MONITOR_PORT=48222 PG_PORT=45432 S3_PORT=49000
+# Below the kernel's ephemeral range (32768–60999), where an outgoing connection can hold a port,
+# and apart from the test stack's.
+export STACK_DIR="$REPO_ROOT/.stack-bench" NATS_PORT=24222 NATS_MONITOR_PORT=28222 PG_PORT=25432 S3_PORT=29000 \
+    PROMETHEUS_PORT=29090
 "$REPO_ROOT/scripts/install-deps.sh"
 trap '"$REPO_ROOT/scripts/stack.sh" down' EXIT
-eval "$("$REPO_ROOT/scripts/stack.sh" up)"
+# Assigned first: a failed `up` then stops the script (inside `eval "$(…)"` it would not).
+stack_env="$("$REPO_ROOT/scripts/stack.sh" up)"
+eval "$stack_env"
 results="$(mktemp)"
 
 log "Graphile Worker"

@@ -17,7 +17,9 @@ cd "$REPO_ROOT"
 started_at=$SECONDS
 
 "$REPO_ROOT/scripts/install-deps.sh"
-eval "$("$REPO_ROOT/scripts/stack.sh" up)"
+# Assigned first: a failed `up` then stops the script (inside `eval "$(…)"` it would not).
+stack_env="$("$REPO_ROOT/scripts/stack.sh" up)"
+eval "$stack_env"
 STACK_DIR="${STACK_DIR:-$REPO_ROOT/.stack}"
 pids=()
 cleanup_demo() {

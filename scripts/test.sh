@@ -13,7 +13,9 @@ export NATS_PORT=24222 NATS_MONITOR_PORT=28222 PG_PORT=25432 S3_PORT=29000 PROME
 "$REPO_ROOT/scripts/stack.sh" down >/dev/null 2>&1 || true
 rm -rf "$STACK_DIR"
 trap '"$REPO_ROOT/scripts/stack.sh" down' EXIT
-eval "$("$REPO_ROOT/scripts/stack.sh" up)"
+# Assigned first: a failed `up` then stops the script (inside `eval "$(…)"` it would not).
+stack_env="$("$REPO_ROOT/scripts/stack.sh" up)"
+eval "$stack_env"
 # Tests start their own nats-servers and pass each service its own user; the stack's operator
 # credentials must not leak into them.
 unset NATS_USER NATS_PASSWORD

@@ -167,13 +167,15 @@ async fn drain_raw(js: &jetstream::Context, jobs: usize, acks: Acks) -> Duration
     let mut confirmations = futures::stream::FuturesUnordered::new();
     for _ in 0..jobs {
         let message = messages.next().await.expect("a job").expect("a delivery");
-        let (client, together) = (client.clone(), together.clone());
+        let client = client.clone();
         match acks {
             Acks::Plain => message.ack().await.expect("ack"),
             Acks::ConfirmedEach => confirmations
                 .push(async move { ack::confirm_one(&client, &message).await.expect("ack confirmed") }.boxed()),
             Acks::ConfirmedTogether => {
-                confirmations.push(async move { together.ack(&message).await.expect("ack confirmed") }.boxed())
+                // Queued now, in delivery order, as the worker queues a finished job's ack.
+                let confirmed = together.ack(&message);
+                confirmations.push(async move { confirmed.await.expect("ack confirmed") }.boxed())
             }
         }
         while confirmations.len() > 256 {

@@ -81,12 +81,15 @@ impl ConfirmedAcks {
         ConfirmedAcks { queue }
     }
 
-    /// Acknowledge `message`; returns once the server has recorded the ack.
-    pub async fn ack(&self, message: &jetstream::Message) -> Result<(), AckError> {
-        let reply = message.reply.clone().ok_or(AckError::NoReplySubject)?;
-        let (confirmed, confirmation) = oneshot::channel();
-        self.queue.send(Waiting { reply, confirmed }).map_err(|_| AckError::Stopped)?;
-        confirmation.await.unwrap_or(Err(AckError::Stopped))
+    /// Acknowledge `message`: the ack is queued at the call, in call order, and the future
+    /// resolves once the server has recorded it.
+    pub fn ack(&self, message: &jetstream::Message) -> impl Future<Output = Result<(), AckError>> + use<> {
+        let queued = message.reply.clone().ok_or(AckError::NoReplySubject).and_then(|reply| {
+            let (confirmed, confirmation) = oneshot::channel();
+            self.queue.send(Waiting { reply, confirmed }).map_err(|_| AckError::Stopped)?;
+            Ok(confirmation)
+        });
+        async move { queued?.await.unwrap_or(Err(AckError::Stopped)) }
     }
 }
 
