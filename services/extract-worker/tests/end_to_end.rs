@@ -151,8 +151,20 @@ async fn a_screenshot_is_read_and_stored_and_a_rerun_overwrites_it() {
     .await;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM extraction_result").fetch_one(&db.pool).await.unwrap();
     assert_eq!(rows, 1);
-    assert_eq!(worker.metric("worker_jobs_processed_total").await, 2);
-    assert_eq!(worker.metric("worker_extract_results_total{outcome=\"done\"}").await, 2);
+    // Both counters move after the row is written (a job counts as processed once its ack is
+    // confirmed): awaited, then checked for exactly two.
+    let counted = || async {
+        (
+            worker.metric("worker_jobs_processed_total").await,
+            worker.metric("worker_extract_results_total{outcome=\"done\"}").await,
+        )
+    };
+    wait_until("both runs counted", Duration::from_secs(10), || async {
+        let (processed, done) = counted().await;
+        processed >= 2 && done >= 2
+    })
+    .await;
+    assert_eq!(counted().await, (2, 2));
     worker.stop().await;
 }
 
@@ -306,10 +318,17 @@ async fn two_workers_share_twenty_jobs_and_each_is_done_once() {
     let attempts: Vec<i32> =
         sqlx::query_scalar("SELECT attempts FROM extraction_result").fetch_all(&db.pool).await.unwrap();
     assert_eq!(attempts, vec![1; 20], "every job done on its first attempt");
-    let mut completed = Vec::new();
-    for worker in &workers {
-        completed.push(worker.metric("worker_jobs_processed_total").await);
-    }
+    // A job counts as processed once its ack is confirmed, just after its row is written.
+    let completed = || async {
+        let mut completed = Vec::new();
+        for worker in &workers {
+            completed.push(worker.metric("worker_jobs_processed_total").await);
+        }
+        completed
+    };
+    wait_until("every job counted", Duration::from_secs(10), || async { completed().await.iter().sum::<u64>() >= 20 })
+        .await;
+    let completed = completed().await;
     assert_eq!(completed.iter().sum::<u64>(), 20, "each job completed once: {completed:?}");
     assert!(completed.iter().all(|&n| n > 0), "both workers took jobs: {completed:?}");
     for worker in workers {
