@@ -82,8 +82,12 @@ async fn dead_letter_is_listed_then_replayed_after_the_fix() {
     })
     .await;
     assert!(dlq(&nats, &db, &bucket, &["list"]).await.contains("0 dead letter(s)"));
-    let (_, metrics) = http_get(port, "/metrics").await.expect("metrics");
-    assert!(metrics.contains(r#"worker_jobs_processed_total{task="cleanup"} 1"#), "{metrics}");
+    // Counted once its ack is confirmed, just after the deletes.
+    wait_until("the replayed job to be counted", Duration::from_secs(10), || async {
+        let (_, metrics) = http_get(port, "/metrics").await.expect("metrics");
+        metrics.contains(r#"worker_jobs_processed_total{task="cleanup"} 1"#)
+    })
+    .await;
     stop(fixed).await;
 }
 

@@ -60,6 +60,8 @@ async fn retryable_failures_are_retried_after_the_backoff_then_succeed() {
     }
     assert!(task.exhausted().is_empty());
     wait_until("the ack to remove the job", WAIT, || async { stored_jobs(&js).await == 0 }).await;
+    // Counted when the worker hears the confirmation, which may come after the removal is seen.
+    wait_until("the job to be counted", WAIT, || async { count(&worker.metrics.processed) >= 1 }).await;
     assert_eq!(count(&worker.metrics.retried), 2);
     assert_eq!(count(&worker.metrics.processed), 1);
     worker.stop().await;
