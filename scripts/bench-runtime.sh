@@ -12,9 +12,9 @@ source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
 # Below the kernel's ephemeral range (32768–60999), where an outgoing connection can hold a port,
-# and apart from the test stack's.
-export STACK_DIR="$REPO_ROOT/.stack-bench" NATS_PORT=24222 NATS_MONITOR_PORT=28222 PG_PORT=25432 S3_PORT=29000 \
-    PROMETHEUS_PORT=29090
+# and apart from the default stack's and the test stack's (`scripts/test.sh`) ports.
+export STACK_DIR="$REPO_ROOT/.stack-bench" NATS_PORT=26222 NATS_MONITOR_PORT=26822 PG_PORT=26432 S3_PORT=26900 \
+    PROMETHEUS_PORT=26090
 "$REPO_ROOT/scripts/install-deps.sh"
 trap '"$REPO_ROOT/scripts/stack.sh" down' EXIT
 # Assigned first: a failed `up` then stops the script (inside `eval "$(…)"` it would not).
