@@ -241,6 +241,9 @@ impl<R: LineReader> Pipeline<R> {
                 }
             }
             matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
+            if let Some(recogniser) = self.recogniser.as_mut() {
+                smoothed_look(recogniser, &image, &cell_of, &mut rows, &mut matches, input)?;
+            }
         }
         timings.step("matching");
         let seating = seating::seat(&rows, &mut matches, &input.friend_dictionary, &input.teams);
@@ -341,6 +344,54 @@ impl<R: LineReader> Pipeline<R> {
     }
 }
 
+/// Blur of the smoothed look, in capture pixels: about the scale of JPEG's block noise on a
+/// half-size name (5–6 px tall), well under a letter's stroke spacing.
+const SMOOTHING_SIGMA: f32 = 0.7;
+
+/// One more recogniser look at the rows still unmatched, the cell lightly blurred: a small JPEG
+/// name is mostly block noise, which the recogniser reads as letters. Such a reading is a guess
+/// on the row's worst kind of cell, so it may only confirm: a row is seated by it only when the
+/// friend it gives is the one the row's other readings already ranked first (without clearing the
+/// bar) and no other row holds that friend.
+fn smoothed_look(
+    recogniser: &mut Box<dyn LineReader + Send>,
+    image: &RgbImage,
+    cell_of: &dyn Fn(usize) -> Cell,
+    rows: &mut [Row],
+    matches: &mut [matching::RowMatch],
+    input: &OcrJobInput,
+) -> Result<(), EngineError> {
+    let unmatched: Vec<usize> = (0..rows.len()).filter(|&r| matches[r].friend_id.is_none()).collect();
+    if unmatched.is_empty() {
+        return Ok(());
+    }
+    let mut smoothed = rows.to_vec();
+    for &r in &unmatched {
+        let grey = image::imageops::grayscale(&crop(image, cell_of(r)));
+        smoothed[r].readings.push(recogniser.read_line(&imageproc::filter::gaussian_blur_f32(&grey, SMOOTHING_SIGMA))?);
+    }
+    let rematched = matching::match_rows(&smoothed, &input.friend_dictionary, &input.teams, &input.options);
+    for r in confirmed_by_smoothing(matches, &rematched) {
+        matches[r] = rematched[r].clone();
+        rows[r] = smoothed[r].clone();
+    }
+    Ok(())
+}
+
+/// The rows the smoothed look may seat: unmatched before it, given by it the friend their other
+/// readings ranked first, and that friend held by no row before it. (`after` is one assignment,
+/// so no two rows it gives are given the same friend.)
+fn confirmed_by_smoothing(before: &[matching::RowMatch], after: &[matching::RowMatch]) -> Vec<usize> {
+    let held = |friend: uuid::Uuid| before.iter().any(|m| m.friend_id == Some(friend));
+    (0..before.len())
+        .filter(|&r| {
+            let ranked_first = before[r].candidates.first().map(|(id, _)| *id);
+            before[r].friend_id.is_none()
+                && after[r].friend_id.is_some_and(|friend| Some(friend) == ranked_first && !held(friend))
+        })
+        .collect()
+}
+
 fn crop(image: &RgbImage, cell: Cell) -> RgbImage {
     image::imageops::crop_imm(
         image,
@@ -394,4 +445,33 @@ fn index(row: u8) -> RowIndex {
 
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use matching::RowMatch;
+
+    fn row(friend: Option<u128>, ranked_first: u128) -> RowMatch {
+        RowMatch {
+            side: Side::Blue,
+            row: 0,
+            raw: String::new(),
+            friend_id: friend.map(uuid::Uuid::from_u128),
+            team: None,
+            score: 0.0,
+            method: None,
+            candidates: vec![(uuid::Uuid::from_u128(ranked_first), 60.0)],
+        }
+    }
+
+    #[test]
+    fn a_smoothed_reading_only_confirms_the_friend_the_other_readings_ranked_first() {
+        let before = [row(None, 1), row(None, 2), row(None, 3), row(Some(4), 4)];
+        // Row 0: confirmed. Row 1: the smoothed reading names someone else — a guess, not kept.
+        // Row 2: its friend is held by row 3 before the look (the new assignment moved them).
+        // Row 3 was matched already and keeps its match.
+        let after = [row(Some(1), 1), row(Some(5), 5), row(Some(4), 4), row(Some(3), 3)];
+        assert_eq!(confirmed_by_smoothing(&before, &after), [0]);
+    }
 }
