@@ -167,11 +167,13 @@ async fn drain_raw(js: &jetstream::Context, jobs: usize, acks: Acks) -> Duration
     let mut confirmations = futures::stream::FuturesUnordered::new();
     for _ in 0..jobs {
         let message = messages.next().await.expect("a job").expect("a delivery");
-        let client = client.clone();
         match acks {
             Acks::Plain => message.ack().await.expect("ack"),
-            Acks::ConfirmedEach => confirmations
-                .push(async move { ack::confirm_one(&client, &message).await.expect("ack confirmed") }.boxed()),
+            Acks::ConfirmedEach => {
+                let client = client.clone();
+                confirmations
+                    .push(async move { ack::confirm_one(&client, &message).await.expect("ack confirmed") }.boxed())
+            }
             Acks::ConfirmedTogether => {
                 // Queued now, in delivery order, as the worker queues a finished job's ack.
                 let confirmed = together.ack(&message);
