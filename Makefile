@@ -29,8 +29,16 @@ bench-runtime:   ## no-op jobs: this runtime vs Graphile Worker (table for the R
 bench-auto-done: ## the auto-done UPDATE over 1,000,000 sessions (needs `make stack-up`)
 	cargo bench -p scheduler --bench auto_done
 
-bench-ocr:       ## OCR accuracy and speed on the real captures (with the original plan's reader), then the synthetic set; then what the confidences mean on both, with altered rosters; then the real captures halved, JPEG-compressed and enlarged; then `lol-ocr serve` under 1, 2 and 8 clients
-	OMP_THREAD_LIMIT=1 cargo bench -p ocr-service --bench accuracy -- $(CURDIR)/../shared/endscreens/real
+# The original plan's reader (PyPI `rapidocr-onnxruntime`, pinned) in a virtualenv of its own,
+# made again when its requirements change.
+PPOCR_VENV := target/ppocr-venv
+$(PPOCR_VENV)/installed: bench/ppocr/requirements.txt
+	python3 -m venv $(PPOCR_VENV)
+	$(PPOCR_VENV)/bin/pip install -q --disable-pip-version-check -r $<
+	touch $@
+
+bench-ocr: $(PPOCR_VENV)/installed ## OCR accuracy and speed on the real captures (with the original plan's reader), then the synthetic set; then what the confidences mean on both, with altered rosters; then the real captures halved, JPEG-compressed and enlarged; then `lol-ocr serve` under 1, 2 and 8 clients
+	PPOCR_PYTHON=$(CURDIR)/$(PPOCR_VENV)/bin/python OMP_THREAD_LIMIT=1 cargo bench -p ocr-service --bench accuracy -- $(CURDIR)/../shared/endscreens/real
 	BENCH_NO_PPOCR=1 OMP_THREAD_LIMIT=1 cargo bench -p ocr-service --bench accuracy -- $(CURDIR)/../shared/endscreens/public
 	OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench confidence -- $(CURDIR)/../shared/endscreens/real
 	OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench confidence -- $(CURDIR)/../shared/endscreens/public

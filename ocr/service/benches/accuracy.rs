@@ -8,10 +8,11 @@
 //! warm (the first image is read twice and its first timing dropped). Prints per-category
 //! results, every failure, time per capture, peak memory, and the `lol-ocr` cold start.
 //!
-//! When the PyPI package `rapidocr-onnxruntime` is installed, the same run also measures the
-//! original plan's way — PP-OCRv4 over the whole image, a new Python process per job
-//! (`bench/ppocr/read_scoreboard.py`) — for time per job and names read exactly, beside ours
-//! (`BENCH_NO_PPOCR=1` leaves it out).
+//! The same run also measures the original plan's way — PP-OCRv4 over the whole image, a new
+//! Python process per job (`bench/ppocr/read_scoreboard.py`) — for time per job and names read
+//! exactly, beside ours, with the Python interpreter `PPOCR_PYTHON` (default `python3`), which
+//! needs the PyPI package `rapidocr-onnxruntime`: `make bench-ocr` makes a virtualenv with
+//! `bench/ppocr/requirements.txt` for it. `BENCH_NO_PPOCR=1` leaves it out.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -192,9 +193,10 @@ fn cold_start(label_path: &Path) {
 /// The original plan's reader, where it is installed.
 fn pp_ocr(labels: &[std::path::PathBuf]) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/ppocr/read_scoreboard.py");
-    let available = Command::new("python3").args(["-c", "import rapidocr_onnxruntime"]).output();
+    let python = std::env::var("PPOCR_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let available = Command::new(&python).args(["-c", "import rapidocr_onnxruntime"]).output();
     if !available.is_ok_and(|o| o.status.success()) {
-        println!("PP-OCRv4 comparison skipped: `pip install rapidocr-onnxruntime` to run it");
+        println!("PP-OCRv4 comparison skipped: {python} has no `rapidocr_onnxruntime` (`make bench-ocr` installs it)");
         return;
     }
     let mut times = Vec::new();
@@ -203,7 +205,7 @@ fn pp_ocr(labels: &[std::path::PathBuf]) {
         let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let image = path.with_file_name(label["file"].as_str().unwrap());
         let started = Instant::now();
-        let output = Command::new("python3").arg(script).arg(&image).output().expect("run the PP-OCR script");
+        let output = Command::new(&python).arg(script).arg(&image).output().expect("run the PP-OCR script");
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         let texts: Vec<String> = serde_json::from_slice(&output.stdout).unwrap_or_default();
         let tally = names_read.entry(label["lang"].as_str().unwrap().to_owned()).or_default();
