@@ -351,8 +351,11 @@ const SMOOTHING_SIGMA: f32 = 0.7;
 /// One more recogniser look at the rows still unmatched, the cell lightly blurred: a small JPEG
 /// name is mostly block noise, which the recogniser reads as letters. Such a reading is a guess
 /// on the row's worst kind of cell, so it may only confirm: a row is seated by it only when the
-/// friend it gives is the one the row's other readings already ranked first (without clearing the
-/// bar) and no other row holds that friend.
+/// friend it gives is a player of the match, the one the row's other readings already ranked
+/// first (without clearing the bar), and no other row holds that friend. Never a friend outside
+/// the match: such a friend needs an exact first look or two looks that agree, and this look is
+/// the recogniser again, which repeats its own misreading (it drops doubled letters: a guest's
+/// `Waffwilll` read twice as an outsider friend's `WaffWill`).
 fn smoothed_look(
     recogniser: &mut Box<dyn LineReader + Send>,
     image: &RgbImage,
@@ -378,15 +381,16 @@ fn smoothed_look(
     Ok(())
 }
 
-/// The rows the smoothed look may seat: unmatched before it, given by it the friend their other
-/// readings ranked first, and that friend held by no row before it. (`after` is one assignment,
-/// so no two rows it gives are given the same friend.)
+/// The rows the smoothed look may seat: unmatched before it, given by it a player of the match
+/// whom their other readings ranked first, and that player held by no row before it. (`after` is
+/// one assignment, so no two rows it gives are given the same friend.)
 fn confirmed_by_smoothing(before: &[matching::RowMatch], after: &[matching::RowMatch]) -> Vec<usize> {
     let held = |friend: uuid::Uuid| before.iter().any(|m| m.friend_id == Some(friend));
     (0..before.len())
         .filter(|&r| {
             let ranked_first = before[r].candidates.first().map(|(id, _)| *id);
             before[r].friend_id.is_none()
+                && after[r].team.is_some()
                 && after[r].friend_id.is_some_and(|friend| Some(friend) == ranked_first && !held(friend))
         })
         .collect()
@@ -451,14 +455,16 @@ fn round2(value: f64) -> f64 {
 mod tests {
     use super::*;
     use matching::RowMatch;
+    use proto::RecordedTeam;
 
+    /// A row given `friend` (a player of team A), whose readings ranked `ranked_first` first.
     fn row(friend: Option<u128>, ranked_first: u128) -> RowMatch {
         RowMatch {
             side: Side::Blue,
             row: 0,
             raw: String::new(),
             friend_id: friend.map(uuid::Uuid::from_u128),
-            team: None,
+            team: friend.map(|_| RecordedTeam::A),
             score: 0.0,
             method: None,
             candidates: vec![(uuid::Uuid::from_u128(ranked_first), 60.0)],
@@ -473,5 +479,12 @@ mod tests {
         // Row 3 was matched already and keeps its match.
         let after = [row(Some(1), 1), row(Some(5), 5), row(Some(4), 4), row(Some(3), 3)];
         assert_eq!(confirmed_by_smoothing(&before, &after), [0]);
+    }
+
+    #[test]
+    fn a_smoothed_reading_never_confirms_a_friend_outside_the_match() {
+        let before = [row(None, 1)];
+        let outsider = RowMatch { team: None, ..row(Some(1), 1) };
+        assert!(confirmed_by_smoothing(&before, &[outsider]).is_empty());
     }
 }
