@@ -11,15 +11,22 @@ RUN cargo build --release --locked --bins
 
 # The PP-OCRv4 detection and recognition models (layout and second reader) and ONNX Runtime, the library that
 # runs them, out of the PyPI wheels that ship them, each checked against its digest: fetched at build time, never
-# at run time.
+# at run time. The models are then fused (scripts/fuse_ppocr_model.py, as scripts/install-deps.sh does) and the
+# results checked against their digests too.
 FROM python:3.11.14-slim-bookworm AS ppocr-model
+COPY scripts/fuse_ppocr_model.py /fuse_ppocr_model.py
 RUN pip download --no-deps -q -d /wheel rapidocr_onnxruntime==1.4.4 \
  && python -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('/wheel/rapidocr*.whl')[0]); [open('/' + n, 'wb').write(w.read('rapidocr_onnxruntime/models/' + n)) for n in ('ch_PP-OCRv4_det_infer.onnx', 'ch_PP-OCRv4_rec_infer.onnx')]" \
  && echo "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9  /ch_PP-OCRv4_det_infer.onnx" | sha256sum -c - \
  && echo "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b  /ch_PP-OCRv4_rec_infer.onnx" | sha256sum -c - \
  && pip download --no-deps --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64 -q -d /wheel onnxruntime==1.31.1 \
  && python -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('/wheel/onnxruntime-*.whl')[0]); open('/libonnxruntime.so.1.31.1', 'wb').write(w.read('onnxruntime/capi/libonnxruntime.so.1.31.1'))" \
- && echo "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3  /libonnxruntime.so.1.31.1" | sha256sum -c -
+ && echo "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3  /libonnxruntime.so.1.31.1" | sha256sum -c - \
+ && pip install -q onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2 ml_dtypes==0.7.0 typing_extensions==4.16.0 \
+ && python /fuse_ppocr_model.py /ch_PP-OCRv4_det_infer.onnx /ch_PP-OCRv4_det_infer.fused.onnx \
+ && python /fuse_ppocr_model.py /ch_PP-OCRv4_rec_infer.onnx /ch_PP-OCRv4_rec_infer.fused.onnx \
+ && echo "2fbdf86f8030b1aee6b3ce79e96da5ff97ec6eff4acd5801bdbd9c49633307d2  /ch_PP-OCRv4_det_infer.fused.onnx" | sha256sum -c - \
+ && echo "2965a08c814db7ae473446dab893ef0dd63f10f5e6b2bcdbf7c2fbdac5aeb93e  /ch_PP-OCRv4_rec_infer.fused.onnx" | sha256sum -c -
 
 FROM debian:bookworm-slim AS runtime-base
 RUN apt-get update \
@@ -31,13 +38,13 @@ ENV OMP_THREAD_LIMIT=1
 
 FROM runtime-base AS extract-worker
 COPY --from=build /src/target/release/extract-worker /src/target/release/lol-ocr /src/target/release/jobctl /usr/local/bin/
-COPY --from=ppocr-model /ch_PP-OCRv4_det_infer.onnx /ch_PP-OCRv4_rec_infer.onnx /usr/local/share/lol-ocr/
+COPY --from=ppocr-model /ch_PP-OCRv4_det_infer.fused.onnx /ch_PP-OCRv4_rec_infer.fused.onnx /usr/local/share/lol-ocr/
 COPY --from=ppocr-model /libonnxruntime.so.1.31.1 /usr/local/lib/lol-ocr/
 ENTRYPOINT ["extract-worker"]
 
 FROM runtime-base AS lol-ocr
 COPY --from=build /src/target/release/lol-ocr /usr/local/bin/
-COPY --from=ppocr-model /ch_PP-OCRv4_det_infer.onnx /ch_PP-OCRv4_rec_infer.onnx /usr/local/share/lol-ocr/
+COPY --from=ppocr-model /ch_PP-OCRv4_det_infer.fused.onnx /ch_PP-OCRv4_rec_infer.fused.onnx /usr/local/share/lol-ocr/
 COPY --from=ppocr-model /libonnxruntime.so.1.31.1 /usr/local/lib/lol-ocr/
 EXPOSE 8090
 ENTRYPOINT ["lol-ocr", "serve"]

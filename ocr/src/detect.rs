@@ -1,5 +1,6 @@
 //! Where the text is: PP-OCRv4's text detection model (DBNet, `ch_PP-OCRv4_det_infer.onnx` from
-//! the same `rapidocr_onnxruntime` wheel as the recogniser), run in-process by ONNX Runtime.
+//! the same `rapidocr_onnxruntime` wheel as the recogniser, its operators fused at set-up by
+//! `scripts/fuse_ppocr_model.py`), run in-process by ONNX Runtime.
 //!
 //! The model turns the capture into a map of "text here" probabilities; every blob of the map
 //! above [`PIXEL_THRESHOLD`] is one text box. The capture is scaled to fit [`CANVAS_WIDTH`] ×
@@ -34,7 +35,7 @@ const SIDE_MULTIPLE: u32 = 32;
 const UNCLIP_RATIO: f64 = 1.6;
 
 /// Where `scripts/install-deps.sh` and the Docker image put the model.
-pub const DEFAULT_MODEL: &str = "/usr/local/share/lol-ocr/ch_PP-OCRv4_det_infer.onnx";
+pub const DEFAULT_MODEL: &str = "/usr/local/share/lol-ocr/ch_PP-OCRv4_det_infer.fused.onnx";
 
 /// A detected text box in capture pixels (`x1`, `y1` exclusive).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -27,8 +27,9 @@ use crate::onnx::{self, OnnxModel};
 const HEIGHT: u32 = 48;
 const WIDTH: u32 = 320;
 
-/// Where `scripts/install-deps.sh` and the Docker image put the recognition model.
-pub const DEFAULT_MODEL: &str = "/usr/local/share/lol-ocr/ch_PP-OCRv4_rec_infer.onnx";
+/// Where `scripts/install-deps.sh` and the Docker image put the recognition model (the wheel's,
+/// its operators fused by `scripts/fuse_ppocr_model.py`).
+pub const DEFAULT_MODEL: &str = "/usr/local/share/lol-ocr/ch_PP-OCRv4_rec_infer.fused.onnx";
 
 /// Where the PP-OCRv4 models and ONNX Runtime are: the text detector the layout needs, and the
 /// recogniser that reads the names first (empty path: Tesseract alone); and the font of the
