@@ -6,11 +6,13 @@ Usage: fuse_ppocr_model.py MODEL_IN MODEL_OUT   (run by scripts/install-deps.sh,
 output's digest: the same input and the pinned `onnx` give the same bytes)
 
 Why: PP-LCNetV3, the backbone of both models, follows every convolution with a learnable scalar
-affine (`Mul` by s, `Add` b) and a hard-swish written out as four operators
-(`x * Clip(x + 3, 0, 6) / 6`). ONNX Runtime fuses none of them — the scalars are `Constant` nodes
-and come first in the `Mul` — so each is a pass of its own over the tensor, about a third of a
-run in its profile. Two rewrites, both exact in real arithmetic:
+affine (`Mul` by s, `Add` b), then a hard-swish written out as four operators
+(`x * Clip(x + 3, 0, 6) / 6`), then another scalar affine. ONNX Runtime fuses none of them — the
+scalars are `Constant` nodes and come first in the `Mul` — so each is a pass of its own over the
+tensor, about a third of a run in its profile. Three rewrites, all exact in real arithmetic:
 - `Conv -> Mul(s) -> Add(b)` becomes one `Conv` with weights W*s and bias bias*s + b;
+- `Mul(s) -> Add(b) -> Conv` with a 1 x 1 kernel (no padding, so every output reads s*h + b) becomes
+  one `Conv` with weights W*s and bias bias + b*sum(W);
 - `x * Clip(x + 3, 0, 6) / 6` becomes `HardSwish(x)` (opset 14, so the model is converted to it).
 """
 import sys
@@ -41,7 +43,7 @@ def fuse(model):
         for name in node.input:
             consumers.setdefault(name, []).append(node)
     removed, added, new_nodes = set(), [], []
-    folded = swishes = 0
+    folded = inputs_folded = swishes = 0
 
     for conv in [n for n in graph.node if n.op_type == "Conv"]:
         mul = only_consumer(conv.output[0], consumers, "Mul")
@@ -53,14 +55,42 @@ def fuse(model):
         weights = constants[conv.input[1]]
         bias = constants[conv.input[2]] if len(conv.input) > 2 else np.zeros(weights.shape[0], np.float32)
         names = (f"{conv.output[0]}.fused_w", f"{conv.output[0]}.fused_b")
-        added += [
-            numpy_helper.from_array((weights * np.float32(scale)).astype(np.float32), names[0]),
-            numpy_helper.from_array((bias * np.float32(scale) + np.float32(shift)).astype(np.float32), names[1]),
-        ]
+        constants[names[0]] = (weights * np.float32(scale)).astype(np.float32)
+        constants[names[1]] = (bias * np.float32(scale) + np.float32(shift)).astype(np.float32)
+        added += [numpy_helper.from_array(constants[name], name) for name in names]
         conv.input[:] = [conv.input[0], *names]
         conv.output[0] = add.output[0]
         removed.update((id(mul), id(add)))
         folded += 1
+
+    # The scale and shift after an activation, into the 1 x 1 convolution that reads it: with no
+    # padding every output sees s * h + b, so W' = W * s and bias' = bias + b * sum(W).
+    for conv in [n for n in graph.node if n.op_type == "Conv"]:
+        attributes = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+        weights = constants.get(conv.input[1])
+        if weights is None or weights.shape[2:] != (1, 1) or attributes.get("group", 1) != 1:
+            continue
+        if any(attributes.get("pads", [0])) or attributes.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            continue
+        add = next((n for n in graph.node if conv.input[0] in n.output and n.op_type == "Add"), None)
+        if add is None or id(add) in removed or len(consumers.get(add.output[0], [])) != 1:
+            continue
+        mul = next((n for n in graph.node if n.op_type == "Mul" and n.output[0] in add.input), None)
+        if mul is None or id(mul) in removed or len(consumers.get(mul.output[0], [])) != 1:
+            continue
+        shift = scalar_operand(add, mul.output[0], constants)
+        h = next((name for name in mul.input if constants.get(name) is None), None)
+        scale = h and scalar_operand(mul, h, constants)
+        if shift is None or scale is None:
+            continue
+        bias = constants[conv.input[2]] if len(conv.input) > 2 else np.zeros(weights.shape[0], np.float32)
+        names = (f"{conv.output[0]}.fused_in_w", f"{conv.output[0]}.fused_in_b")
+        constants[names[0]] = (weights * np.float32(scale)).astype(np.float32)
+        constants[names[1]] = (bias + np.float32(shift) * weights.sum(axis=(1, 2, 3), dtype=np.float32)).astype(np.float32)
+        added += [numpy_helper.from_array(constants[name], name) for name in names]
+        conv.input[:] = [h, *names]
+        removed.update((id(mul), id(add)))
+        inputs_folded += 1
 
     for add in [n for n in graph.node if n.op_type == "Add" and id(n) not in removed]:
         x = next((add.input[i] for i in (0, 1) if scalar_operand(add, add.input[i], constants) == 3.0), None)
@@ -98,16 +128,19 @@ def fuse(model):
     live = [n for n in graph.node if n.op_type != "Constant" or n.output[0] in used]
     graph.ClearField("node")
     graph.node.extend(live)
-    return folded, swishes
+    return folded, inputs_folded, swishes
 
 
 def main():
     source, target = sys.argv[1], sys.argv[2]
     model = version_converter.convert_version(onnx.load(source), 14)
-    folded, swishes = fuse(model)
+    folded, inputs_folded, swishes = fuse(model)
     onnx.checker.check_model(model)
     onnx.save(model, target)
-    print(f"{target}: {folded} scale-and-shift folded into convolutions, {swishes} hard-swishes fused")
+    print(
+        f"{target}: {folded} scale-and-shift folded into the convolution before them, {inputs_folded} into the"
+        f" 1 x 1 convolution after them, {swishes} hard-swishes fused"
+    )
 
 
 if __name__ == "__main__":

@@ -82,8 +82,8 @@ install_from_wheel "rapidocr_onnxruntime==1.4.4" rapidocr_onnxruntime/models /us
 # Made here from the checked originals by the pinned `onnx`, in a virtualenv thrown away after,
 # and checked against their known digests in turn.
 fused_models=(
-    "ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_det_infer.fused.onnx 2fbdf86f8030b1aee6b3ce79e96da5ff97ec6eff4acd5801bdbd9c49633307d2"
-    "ch_PP-OCRv4_rec_infer.onnx ch_PP-OCRv4_rec_infer.fused.onnx 2965a08c814db7ae473446dab893ef0dd63f10f5e6b2bcdbf7c2fbdac5aeb93e"
+    "ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_det_infer.fused.onnx 5a6f0f65523ace324387e8d80bce7207368142d82c53a3533a3db0bc28cca012"
+    "ch_PP-OCRv4_rec_infer.onnx ch_PP-OCRv4_rec_infer.fused.onnx 3ef882154de952979a063e5a3b815ea26290c8be8f548a4ca4d1f1206829197f"
 )
 fuse_dir=""
 for entry in "${fused_models[@]}"; do
