@@ -25,8 +25,8 @@ RUN pip download --no-deps -q -d /wheel rapidocr_onnxruntime==1.4.4 \
  && pip install -q onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2 ml_dtypes==0.7.0 typing_extensions==4.16.0 \
  && python /fuse_ppocr_model.py /ch_PP-OCRv4_det_infer.onnx /ch_PP-OCRv4_det_infer.fused.onnx \
  && python /fuse_ppocr_model.py /ch_PP-OCRv4_rec_infer.onnx /ch_PP-OCRv4_rec_infer.fused.onnx \
- && echo "5a6f0f65523ace324387e8d80bce7207368142d82c53a3533a3db0bc28cca012  /ch_PP-OCRv4_det_infer.fused.onnx" | sha256sum -c - \
- && echo "3ef882154de952979a063e5a3b815ea26290c8be8f548a4ca4d1f1206829197f  /ch_PP-OCRv4_rec_infer.fused.onnx" | sha256sum -c -
+ && echo "ec9ca4d9ded501f8227ef09e957ac3ffc669134700d8b747ddb17cb11982ee91  /ch_PP-OCRv4_det_infer.fused.onnx" | sha256sum -c - \
+ && echo "eaa1912707475da11782e90a34adf3106df4df9d920115a50464733701ea1820  /ch_PP-OCRv4_rec_infer.fused.onnx" | sha256sum -c -
 
 FROM debian:bookworm-slim AS runtime-base
 RUN apt-get update \

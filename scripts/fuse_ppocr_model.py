@@ -123,11 +123,15 @@ def fuse(model):
         kept = [n for n in kept if n not in runnable]
     graph.ClearField("node")
     graph.node.extend(ordered)
-    # Constants only the removed operators read.
+    # Constants and weights only the removed operators, or the convolutions before a second fold,
+    # read (ONNX Runtime would warn about each at every session it makes).
     used = {name for node in graph.node for name in node.input}
     live = [n for n in graph.node if n.op_type != "Constant" or n.output[0] in used]
     graph.ClearField("node")
     graph.node.extend(live)
+    weights = [t for t in graph.initializer if t.name in used]
+    graph.ClearField("initializer")
+    graph.initializer.extend(weights)
     return folded, inputs_folded, swishes
 
 

@@ -77,18 +77,18 @@ install_from_wheel "rapidocr_onnxruntime==1.4.4" rapidocr_onnxruntime/models /us
     "ch_PP-OCRv4_rec_infer.onnx 48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
 
 # The same two models with PP-LCNetV3's scalar scale-and-shift folded into the convolutions and
-# its hard-swish as one operator (scripts/fuse_ppocr_model.py: the same arithmetic, about a
-# quarter less time per recogniser run), which `PPOCR_DET_MODEL` and `PPOCR_REC_MODEL` default to.
-# Made here from the checked originals by the pinned `onnx`, in a virtualenv thrown away after,
-# and checked against their known digests in turn.
+# its hard-swish as one operator (scripts/fuse_ppocr_model.py: the same arithmetic in fewer passes;
+# the names step 12-30 % shorter, peak memory 30 MB less), which `PPOCR_DET_MODEL` and
+# `PPOCR_REC_MODEL` default to. Made here from the checked originals by the pinned `onnx`, in a
+# virtualenv thrown away after, and checked against their known digests in turn.
+models=/usr/local/share/lol-ocr
 fused_models=(
-    "ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_det_infer.fused.onnx 5a6f0f65523ace324387e8d80bce7207368142d82c53a3533a3db0bc28cca012"
-    "ch_PP-OCRv4_rec_infer.onnx ch_PP-OCRv4_rec_infer.fused.onnx 3ef882154de952979a063e5a3b815ea26290c8be8f548a4ca4d1f1206829197f"
+    "ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_det_infer.fused.onnx ec9ca4d9ded501f8227ef09e957ac3ffc669134700d8b747ddb17cb11982ee91"
+    "ch_PP-OCRv4_rec_infer.onnx ch_PP-OCRv4_rec_infer.fused.onnx eaa1912707475da11782e90a34adf3106df4df9d920115a50464733701ea1820"
 )
 fuse_dir=""
 for entry in "${fused_models[@]}"; do
     read -r source fused sha256 <<<"$entry"
-    models=/usr/local/share/lol-ocr
     echo "$sha256  $models/$fused" | sha256sum --check --status 2>/dev/null && continue
     if [ -z "$fuse_dir" ]; then
         log "pip: onnx, to fuse the PP-OCR models' operators"
