@@ -14,7 +14,7 @@ RUN cargo build --release --locked --bins
 # at run time. The models are then fused (scripts/fuse_ppocr_model.py, as scripts/install-deps.sh does) and the
 # results checked against their digests too.
 FROM python:3.11.14-slim-bookworm AS ppocr-model
-COPY scripts/fuse_ppocr_model.py /fuse_ppocr_model.py
+COPY scripts/fuse_ppocr_model.py scripts/fuse-requirements.txt /
 RUN pip download --no-deps -q -d /wheel rapidocr_onnxruntime==1.4.4 \
  && python -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('/wheel/rapidocr*.whl')[0]); [open('/' + n, 'wb').write(w.read('rapidocr_onnxruntime/models/' + n)) for n in ('ch_PP-OCRv4_det_infer.onnx', 'ch_PP-OCRv4_rec_infer.onnx')]" \
  && echo "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9  /ch_PP-OCRv4_det_infer.onnx" | sha256sum -c - \
@@ -22,7 +22,7 @@ RUN pip download --no-deps -q -d /wheel rapidocr_onnxruntime==1.4.4 \
  && pip download --no-deps --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64 -q -d /wheel onnxruntime==1.31.1 \
  && python -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('/wheel/onnxruntime-*.whl')[0]); open('/libonnxruntime.so.1.31.1', 'wb').write(w.read('onnxruntime/capi/libonnxruntime.so.1.31.1'))" \
  && echo "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3  /libonnxruntime.so.1.31.1" | sha256sum -c - \
- && pip install -q onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2 ml_dtypes==0.7.0 typing_extensions==4.16.0 \
+ && pip install -q -r /fuse-requirements.txt \
  && python /fuse_ppocr_model.py /ch_PP-OCRv4_det_infer.onnx /ch_PP-OCRv4_det_infer.fused.onnx \
  && python /fuse_ppocr_model.py /ch_PP-OCRv4_rec_infer.onnx /ch_PP-OCRv4_rec_infer.fused.onnx \
  && echo "ec9ca4d9ded501f8227ef09e957ac3ffc669134700d8b747ddb17cb11982ee91  /ch_PP-OCRv4_det_infer.fused.onnx" | sha256sum -c - \

@@ -37,7 +37,7 @@ $(PPOCR_VENV)/installed: bench/ppocr/requirements.txt
 	$(PPOCR_VENV)/bin/pip install -q --disable-pip-version-check -r $<
 	touch $@
 
-bench-ocr: $(PPOCR_VENV)/installed ## OCR accuracy and speed on the real captures (with the original plan's reader), then the synthetic set; then what the confidences mean on both, with altered rosters; then the real captures halved, JPEG-compressed and enlarged; then `lol-ocr serve` under 1, 2 and 8 clients
+bench-ocr: $(PPOCR_VENV)/installed ## OCR accuracy and speed on the real captures (with the original plan's reader), then the synthetic set; then what the confidences mean on both, with altered rosters; then the real captures halved, at three quarters, JPEG-compressed, enlarged and cut by a pixel or two; then `lol-ocr serve` under 1, 2 and 8 clients
 	PPOCR_PYTHON=$(CURDIR)/$(PPOCR_VENV)/bin/python OMP_THREAD_LIMIT=1 cargo bench -p ocr-service --bench accuracy -- $(CURDIR)/../shared/endscreens/real
 	BENCH_NO_PPOCR=1 OMP_THREAD_LIMIT=1 cargo bench -p ocr-service --bench accuracy -- $(CURDIR)/../shared/endscreens/public
 	OMP_THREAD_LIMIT=1 cargo bench -p ocr --bench confidence -- $(CURDIR)/../shared/endscreens/real

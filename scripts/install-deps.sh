@@ -94,8 +94,7 @@ for entry in "${fused_models[@]}"; do
         log "pip: onnx, to fuse the PP-OCR models' operators"
         fuse_dir="$(mktemp -d)"
         python3 -m venv "$fuse_dir/venv"
-        "$fuse_dir/venv/bin/pip" install -q --disable-pip-version-check \
-            onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2 ml_dtypes==0.7.0 typing_extensions==4.16.0
+        "$fuse_dir/venv/bin/pip" install -q --disable-pip-version-check -r "$REPO_ROOT/scripts/fuse-requirements.txt"
     fi
     "$fuse_dir/venv/bin/python" "$REPO_ROOT/scripts/fuse_ppocr_model.py" "$models/$source" "$fuse_dir/$fused" >/dev/null
     echo "$sha256  $fuse_dir/$fused" | sha256sum --check --status || die "the digest of $fused does not match"

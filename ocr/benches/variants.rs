@@ -69,13 +69,15 @@ impl Variant {
             let side = |s: u32| ((f64::from(s) * factor).round() as u32).max(1);
             image::imageops::resize(image, side(w), side(h), FilterType::Triangle)
         };
+        // Halving or shrinking a capture under 1,000 px wide would go below the client's 0.5×.
+        let shrinkable = image.width() >= 1000;
         match self {
             Variant::AsIs => Some(png(image)),
-            Variant::Halved => (image.width() >= 1000).then(|| png(&resized(0.5))),
+            Variant::Halved => shrinkable.then(|| png(&resized(0.5))),
             Variant::Jpeg => Some(jpeg(image)),
-            Variant::HalvedJpeg => (image.width() >= 1000).then(|| jpeg(&resized(0.5))),
-            Variant::ThreeQuarters => (image.width() >= 1000).then(|| png(&resized(0.75))),
-            Variant::ThreeQuartersJpeg => (image.width() >= 1000).then(|| jpeg(&resized(0.75))),
+            Variant::HalvedJpeg => shrinkable.then(|| jpeg(&resized(0.5))),
+            Variant::ThreeQuarters => shrinkable.then(|| png(&resized(0.75))),
+            Variant::ThreeQuartersJpeg => shrinkable.then(|| jpeg(&resized(0.75))),
             Variant::Enlarged => (image.width() < 1400).then(|| png(&resized(1.5))),
             Variant::CutOne => Some(png(&cut(image, 1, 1))),
             Variant::CutTwoThree => Some(png(&cut(image, 2, 3))),
