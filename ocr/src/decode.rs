@@ -3,16 +3,26 @@
 //! Only PNG, JPEG and WebP are accepted (what the app's upload allows). The header is read first:
 //! a file that claims more than [`MAX_PIXELS`] pixels or a side over [`MAX_SIDE`] is refused
 //! before any pixel is decoded, so a decompression bomb (a tiny PNG claiming 30,000 × 30,000)
-//! costs nothing; the decoder also runs under an allocation limit.
+//! costs nothing; the decoder also runs under an allocation limit. A capture with more pixels than
+//! the 2× client's screen ([`READ_PIXELS`]) is scaled down to that many: its text is already
+//! taller than the readers need, and the pixels stay in memory for the whole reading.
 
 use std::io::Cursor;
 
 use image::{ImageFormat, ImageReader, Limits, RgbImage};
 use proto::OcrErrorCode;
 
+use crate::resample;
+
 /// Bigger than any screen a client runs on (8K is 33 MP); a scoreboard needs far less.
 pub const MAX_PIXELS: u64 = 40_000_000;
 pub const MAX_SIDE: u32 = 10_000;
+/// The pixels of the 2× client's screen (2560 × 1440), the most a capture is read at. At 2× a
+/// name is ~30 px tall, more than the recogniser's 48 px lines need from a cell, so larger
+/// captures carry nothing more to read; held at full size they only raise the peak memory (a
+/// 3163 × 2150 capture: 20 MB of pixels through the whole reading). A whole 4K desktop with the
+/// client in a window at 1× is still read at 0.67×, inside the 0.5–3× the OCR handles.
+pub const READ_PIXELS: u64 = 2560 * 1440;
 /// Largest upload read at all (the extract worker applies the same limit to the S3 download).
 pub const MAX_BYTES: usize = 25 * 1024 * 1024;
 
@@ -81,5 +91,17 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, DecodeError> {
     limits.max_alloc = Some(MAX_PIXELS * 8);
     reader.limits(limits);
     // `into_rgb8` keeps an RGB decode's buffer (JPEG, RGB PNG) rather than copying it.
-    Ok(reader.decode().map_err(corrupt)?.into_rgb8())
+    Ok(within_read_pixels(reader.decode().map_err(corrupt)?.into_rgb8()))
+}
+
+/// `image` as it is, or scaled down (keeping its shape) to at most [`READ_PIXELS`] pixels.
+fn within_read_pixels(image: RgbImage) -> RgbImage {
+    let (width, height) = image.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels <= READ_PIXELS {
+        return image;
+    }
+    let scale = (READ_PIXELS as f64 / pixels as f64).sqrt();
+    let side = |s: u32| (f64::from(s) * scale).floor() as u32;
+    resample::resize(&image, side(width), side(height))
 }

@@ -12,7 +12,6 @@
 //! boxes: the scoreboard's text is never rotated.
 
 use image::RgbImage;
-use image::imageops::{self, FilterType};
 use imageproc::region_labelling::{Connectivity, connected_components};
 use ndarray::Array4;
 use ort::session::Session;
@@ -20,6 +19,7 @@ use ort::value::TensorRef;
 
 use crate::engine::EngineError;
 use crate::onnx::OnnxModel;
+use crate::resample;
 
 const CANVAS_WIDTH: u32 = 960;
 const CANVAS_HEIGHT: u32 = 640;
@@ -71,8 +71,7 @@ impl TextDetector {
         let (width, height) = image.dimensions();
         let scale = (f64::from(CANVAS_WIDTH) / f64::from(width)).min(f64::from(CANVAS_HEIGHT) / f64::from(height));
         let fit = |side: u32, limit: u32| ((f64::from(side) * scale).round() as u32).clamp(1, limit);
-        let resized =
-            imageops::resize(image, fit(width, CANVAS_WIDTH), fit(height, CANVAS_HEIGHT), FilterType::Triangle);
+        let resized = resample::resize(image, fit(width, CANVAS_WIDTH), fit(height, CANVAS_HEIGHT));
         let (map_width, map_height) =
             (resized.width().next_multiple_of(SIDE_MULTIPLE), resized.height().next_multiple_of(SIDE_MULTIPLE));
         // PaddleOCR's models were trained on OpenCV's BGR order, normalised to -1..1; the

@@ -1,7 +1,8 @@
 //! Reading the post-game scoreboard.
 //!
 //! What is here:
-//! - [`decode`]: bytes → pixels under size limits, with the contract's error codes.
+//! - [`decode`]: bytes → pixels under size limits, with the contract's error codes; a capture
+//!   above the 2× client's size scaled down to it ([`resample`]).
 //! - [`detect`]: where the text is (PP-OCRv4's DBNet detector, run by ONNX Runtime).
 //! - [`layout`]: the ten name cells and the title, from the texts: ten rows at one pitch, five
 //!   and five, under the blue and red team headers.
@@ -48,6 +49,7 @@ pub mod onnx;
 pub mod pipeline;
 pub mod ppocr;
 pub mod preprocess;
+pub mod resample;
 pub mod riot_id;
 pub mod roster_variants;
 pub mod scoring;
