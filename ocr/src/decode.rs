@@ -18,10 +18,12 @@ use crate::resample;
 pub const MAX_PIXELS: u64 = 40_000_000;
 pub const MAX_SIDE: u32 = 10_000;
 /// The pixels of the 2× client's screen (2560 × 1440), the most a capture is read at. At 2× a
-/// name is ~30 px tall, more than the recogniser's 48 px lines need from a cell, so larger
-/// captures carry nothing more to read; held at full size they only raise the peak memory (a
-/// 3163 × 2150 capture: 20 MB of pixels through the whole reading). A whole 4K desktop with the
-/// client in a window at 1× is still read at 0.67×, inside the 0.5–3× the OCR handles.
+/// name's cell is already about as tall as the 48 px lines the recogniser reads, Tesseract gets
+/// its text at the same height from any scale (`preprocess::upscale_for`), and the detector's
+/// canvas is smaller still, so larger captures carry nothing more for any reader; held at full
+/// size they only raise the peak memory (a 3163 × 2150 capture: 20 MB of pixels through the whole
+/// reading). A whole 4K desktop with the client in a window at 1× is still read at 0.67×, inside
+/// the 0.5–3× the OCR handles.
 pub const READ_PIXELS: u64 = 2560 * 1440;
 /// Largest upload read at all (the extract worker applies the same limit to the S3 download).
 pub const MAX_BYTES: usize = 25 * 1024 * 1024;
