@@ -4,8 +4,8 @@
 //! a file that claims more than [`MAX_PIXELS`] pixels or a side over [`MAX_SIDE`] is refused
 //! before any pixel is decoded, so a decompression bomb (a tiny PNG claiming 30,000 × 30,000)
 //! costs nothing; the decoder also runs under an allocation limit. A capture with more pixels than
-//! the 2× client's screen ([`READ_PIXELS`]) is scaled down to that many: its text is already
-//! taller than the readers need, and the pixels stay in memory for the whole reading.
+//! the 2× client's screen ([`READ_PIXELS`]) is scaled down to that many: no reader gets more
+//! from the larger copy, and the pixels stay in memory for the whole reading.
 
 use std::io::Cursor;
 
