@@ -13,7 +13,7 @@
 
 use image::RgbImage;
 use imageproc::region_labelling::{Connectivity, connected_components};
-use ndarray::Array4;
+use ndarray::{Array4, Axis};
 use ort::session::Session;
 use ort::value::TensorRef;
 
@@ -77,9 +77,12 @@ impl TextDetector {
         // PaddleOCR's models were trained on OpenCV's BGR order, normalised to -1..1; the
         // padding stays black, like the client's background.
         let mut input = Array4::<f32>::from_elem((1, 3, map_height as usize, map_width as usize), -1.0);
-        for (x, y, pixel) in resized.enumerate_pixels() {
-            for (channel, value) in pixel.0.iter().rev().enumerate() {
-                input[[0, channel, y as usize, x as usize]] = f32::from(*value) / 127.5 - 1.0;
+        for (channel, mut plane) in input.index_axis_mut(Axis(0), 0).outer_iter_mut().enumerate() {
+            let rgb_index = 2 - channel;
+            for (row, mut line) in resized.rows().zip(plane.outer_iter_mut()) {
+                for (pixel, value) in row.zip(line.iter_mut()) {
+                    *value = f32::from(pixel.0[rgb_index]) / 127.5 - 1.0;
+                }
             }
         }
         let failed = |source| EngineError::Onnx { what: "PP-OCR detection run".to_owned(), source };
@@ -89,8 +92,7 @@ impl TextDetector {
         if **shape != [1, 1, i64::from(map_height), i64::from(map_width)] {
             return Err(EngineError::OutputShape { model: "PP-OCR detection", shape: shape.to_vec() });
         }
-        let probability = |x: u32, y: u32| map[(y * map_width + x) as usize];
-        let mut boxes = blobs(map_width, map_height, probability)
+        let mut boxes = blobs(map_width, map)
             .into_iter()
             .filter_map(|blob| {
                 let grown = blob.unclipped()?;
@@ -133,18 +135,24 @@ impl Blob {
 
 /// The connected blobs of map pixels above the threshold (dilated by one pixel, which joins the
 /// letters of a spaced-out name), kept when their mean probability is high enough.
-fn blobs(width: u32, height: u32, probability: impl Fn(u32, u32) -> f32) -> Vec<Blob> {
-    let above = image::GrayImage::from_fn(width, height, |x, y| {
-        image::Luma([if probability(x, y) > PIXEL_THRESHOLD { 255 } else { 0 }])
-    });
+fn blobs(width: u32, map: &[f32]) -> Vec<Blob> {
+    let columns = width as usize;
+    let above: Vec<bool> = map.iter().map(|&p| p > PIXEL_THRESHOLD).collect();
     // PaddleOCR dilates with a 2 × 2 kernel: a pixel is set when it or its left, upper or
     // upper-left neighbour is.
-    let set = |x: u32, y: u32| above.get_pixel(x, y).0[0] != 0;
-    let mask = image::GrayImage::from_fn(width, height, |x, y| {
-        let on =
-            set(x, y) || (x > 0 && set(x - 1, y)) || (y > 0 && set(x, y - 1)) || (x > 0 && y > 0 && set(x - 1, y - 1));
-        image::Luma([if on { 255 } else { 0 }])
-    });
+    let mask: Vec<u8> = (0..above.len())
+        .map(|i| {
+            let (left, up) = (i % columns > 0, i >= columns);
+            let on = above[i]
+                || (left && above[i - 1])
+                || (up && above[i - columns])
+                || (left && up && above[i - columns - 1]);
+            if on { 255 } else { 0 }
+        })
+        .collect();
+    let height = (map.len() / columns) as u32;
+    let mask = image::GrayImage::from_raw(width, height, mask).expect("one mask byte per map pixel");
+    let probability = |x: u32, y: u32| map[y as usize * columns + x as usize];
     let labels = connected_components(&mask, Connectivity::Eight, image::Luma([0u8]));
     let mut extents: Vec<Option<(u32, u32, u32, u32)>> = Vec::new();
     for (x, y, label) in labels.enumerate_pixels() {
