@@ -38,11 +38,23 @@ def fuse(model):
     graph = model.graph
     constants = {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in graph.node if n.op_type == "Constant"}
     constants.update({t.name: numpy_helper.to_array(t) for t in graph.initializer})
-    consumers = {}
+    consumers, producers = {}, {}
     for node in graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
+        for name in node.output:
+            producers[name] = node
     removed, added, new_nodes = set(), [], []
+
+    def bias_of(conv, weights):
+        return constants[conv.input[2]] if len(conv.input) > 2 else np.zeros(weights.shape[0], np.float32)
+
+    def set_parameters(conv, data, suffix, weights, bias):
+        """`conv` reads `data` with new weights and bias, added to the graph's initializers."""
+        names = (f"{conv.output[0]}.{suffix}_w", f"{conv.output[0]}.{suffix}_b")
+        constants[names[0]], constants[names[1]] = weights.astype(np.float32), bias.astype(np.float32)
+        added.extend(numpy_helper.from_array(constants[name], name) for name in names)
+        conv.input[:] = [data, *names]
     folded = inputs_folded = swishes = 0
 
     for conv in [n for n in graph.node if n.op_type == "Conv"]:
@@ -53,12 +65,8 @@ def fuse(model):
         if shift is None or not add:
             continue
         weights = constants[conv.input[1]]
-        bias = constants[conv.input[2]] if len(conv.input) > 2 else np.zeros(weights.shape[0], np.float32)
-        names = (f"{conv.output[0]}.fused_w", f"{conv.output[0]}.fused_b")
-        constants[names[0]] = (weights * np.float32(scale)).astype(np.float32)
-        constants[names[1]] = (bias * np.float32(scale) + np.float32(shift)).astype(np.float32)
-        added += [numpy_helper.from_array(constants[name], name) for name in names]
-        conv.input[:] = [conv.input[0], *names]
+        bias = bias_of(conv, weights) * np.float32(scale) + np.float32(shift)
+        set_parameters(conv, conv.input[0], "fused", weights * np.float32(scale), bias)
         conv.output[0] = add.output[0]
         removed.update((id(mul), id(add)))
         folded += 1
@@ -72,23 +80,20 @@ def fuse(model):
             continue
         if any(attributes.get("pads", [0])) or attributes.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             continue
-        add = next((n for n in graph.node if conv.input[0] in n.output and n.op_type == "Add"), None)
-        if add is None or id(add) in removed or len(consumers.get(add.output[0], [])) != 1:
+        add = producers.get(conv.input[0])
+        if add is None or add.op_type != "Add" or id(add) in removed or len(consumers[add.output[0]]) != 1:
             continue
-        mul = next((n for n in graph.node if n.op_type == "Mul" and n.output[0] in add.input), None)
-        if mul is None or id(mul) in removed or len(consumers.get(mul.output[0], [])) != 1:
+        muls = [producers[name] for name in add.input if name in producers and producers[name].op_type == "Mul"]
+        mul = muls[0] if muls else None
+        if mul is None or id(mul) in removed or len(consumers[mul.output[0]]) != 1:
             continue
         shift = scalar_operand(add, mul.output[0], constants)
         h = next((name for name in mul.input if constants.get(name) is None), None)
         scale = h and scalar_operand(mul, h, constants)
         if shift is None or scale is None:
             continue
-        bias = constants[conv.input[2]] if len(conv.input) > 2 else np.zeros(weights.shape[0], np.float32)
-        names = (f"{conv.output[0]}.fused_in_w", f"{conv.output[0]}.fused_in_b")
-        constants[names[0]] = (weights * np.float32(scale)).astype(np.float32)
-        constants[names[1]] = (bias + np.float32(shift) * weights.sum(axis=(1, 2, 3), dtype=np.float32)).astype(np.float32)
-        added += [numpy_helper.from_array(constants[name], name) for name in names]
-        conv.input[:] = [h, *names]
+        bias = bias_of(conv, weights) + np.float32(shift) * weights.sum(axis=(1, 2, 3), dtype=np.float32)
+        set_parameters(conv, h, "fused_in", weights * np.float32(scale), bias)
         removed.update((id(mul), id(add)))
         inputs_folded += 1
 
