@@ -53,6 +53,11 @@ pub trait LineReader {
 
     /// Read a single line of dark text on a light background.
     fn read_line(&mut self, line: &GrayImage) -> Result<Reading, EngineError>;
+
+    /// Read several lines, in their order; an engine may read them together.
+    fn read_lines(&mut self, lines: &[GrayImage]) -> Result<Vec<Reading>, EngineError> {
+        lines.iter().map(|line| self.read_line(line)).collect()
+    }
 }
 
 /// Tesseract through its C API (Debian's libtesseract), created once and reused: initialising

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
 use proto::{
     Confidence, ModelInfo, OcrError, OcrErrorCode, OcrFailure, OcrJobInput, OcrJobOutput, OcrReading, OcrTexts,
     ParsedRow, ParsedRows, RosterConflict, RowCount, RowIndex, Side, TeamASideEvidence, TextCandidate, Unit,
@@ -195,20 +195,35 @@ impl<R: LineReader> Pipeline<R> {
         }
         timings.step("names");
         let cell_of = |r: usize| if r < 5 { found.blue[r] } else { found.red[r - 5] };
-        let mut rows = Vec::with_capacity(10);
-        for (side, cells) in [(Side::Blue, &found.blue), (Side::Red, &found.red)] {
-            for (n, cell) in cells.iter().enumerate() {
-                let reading = match self.recogniser.as_mut() {
-                    // The neural reader takes the cell as it is (grey, light on dark, no margin):
-                    // Tesseract's upscale and white frame shrink the text it sees.
-                    Some(recogniser) => recogniser.read_line(&image::imageops::grayscale(&crop(&image, *cell)))?,
-                    None => self.read_cell(&image, *cell, scale, preprocess::FIRST_LOOK)?,
-                };
-                rows.push(Row { side, row: n as u8, readings: vec![reading] });
+        let seats: Vec<(Side, u8, Cell)> = [(Side::Blue, &found.blue), (Side::Red, &found.red)]
+            .into_iter()
+            .flat_map(|(side, cells)| cells.iter().enumerate().map(move |(n, cell)| (side, n as u8, *cell)))
+            .collect();
+        let row = |&(side, row, _): &(Side, u8, Cell), reading| Row { side, row, readings: vec![reading] };
+        let mut rows: Vec<Row>;
+        let mut matches;
+        if let Some(recogniser) = self.recogniser.as_mut() {
+            // The neural reader takes the cells as they are (grey, light on dark, no margin):
+            // Tesseract's upscale and white frame shrink the text it sees.
+            let lines: Vec<GrayImage> =
+                seats.iter().map(|&(_, _, cell)| image::imageops::grayscale(&crop(&image, cell))).collect();
+            rows = seats.iter().zip(recogniser.read_lines(&lines)?).map(|(seat, reading)| row(seat, reading)).collect();
+            matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
+            // Two names read in one run are read a little differently than alone (the model
+            // looks across its whole input; on small, blurred text that costs letters), so a row
+            // that run gave to no player of the match is read alone, as every row once was —
+            // unless no Latin letter or digit was read: the model has no Hangul, and a Hangul
+            // name comes out as a stray Chinese character or nothing, alone or not.
+            let unread: Vec<usize> = (0..rows.len())
+                .filter(|&r| matches[r].team.is_none() && rows[r].readings[0].text.chars().any(is_latin))
+                .collect();
+            if !unread.is_empty() {
+                timings.step("names_alone");
+                for &r in &unread {
+                    rows[r].readings[0] = recogniser.read_line(&lines[r])?;
+                }
+                matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
             }
-        }
-        let mut matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
-        if self.recogniser.is_some() {
             // Tesseract's first look for every row the recogniser did not give to a player of
             // the match (Hangul names, guests, misreads), put first: a friend outside the match
             // is taken on an exact reading only when it is the first look or two looks agree,
@@ -219,6 +234,12 @@ impl<R: LineReader> Pipeline<R> {
                 if matches[r].team.is_none() {
                     row.readings.insert(0, self.read_cell(&image, cell_of(r), scale, preprocess::FIRST_LOOK)?);
                 }
+            }
+            matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
+        } else {
+            rows = Vec::with_capacity(seats.len());
+            for seat in &seats {
+                rows.push(row(seat, self.read_cell(&image, seat.2, scale, preprocess::FIRST_LOOK)?));
             }
             matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
         }
@@ -394,6 +415,11 @@ fn confirmed_by_smoothing(before: &[matching::RowMatch], after: &[matching::RowM
                 && after[r].friend_id.is_some_and(|friend| Some(friend) == ranked_first && !held(friend))
         })
         .collect()
+}
+
+/// A letter of the Latin alphabets (with their accented forms) or a digit.
+fn is_latin(c: char) -> bool {
+    c.is_ascii_alphanumeric() || (('\u{C0}'..='\u{24F}').contains(&c) && c.is_alphabetic())
 }
 
 fn crop(image: &RgbImage, cell: Cell) -> RgbImage {

@@ -106,15 +106,16 @@ fn main() {
     }
 }
 
-/// The median of every step over the captures that ran it (`second_looks` and `name_shapes` run
-/// only when a row is unmatched, so their counts are given), in pipeline order.
+/// The median of every step over the captures that ran it (`names_alone`, `second_looks` and
+/// `name_shapes` run only when a row is unmatched, so their counts are given), in pipeline order.
 fn step_line(steps: &BTreeMap<String, Vec<f64>>) -> String {
-    const ORDER: [&str; 10] = [
+    const ORDER: [&str; 11] = [
         "decode",
         "detect",
         "layout",
         "title",
         "names",
+        "names_alone",
         "names_tesseract",
         "second_looks",
         "matching",
