@@ -194,11 +194,11 @@ impl<R: LineReader> Pipeline<R> {
             }
         }
         timings.step("names");
-        let cell_of = |r: usize| if r < 5 { found.blue[r] } else { found.red[r - 5] };
         let seats: Vec<(Side, u8, Cell)> = [(Side::Blue, &found.blue), (Side::Red, &found.red)]
             .into_iter()
             .flat_map(|(side, cells)| cells.iter().enumerate().map(move |(n, cell)| (side, n as u8, *cell)))
             .collect();
+        let cell_of = |r: usize| seats[r].2;
         let row = |&(side, row, _): &(Side, u8, Cell), reading| Row { side, row, readings: vec![reading] };
         let mut rows: Vec<Row>;
         let mut matches;
@@ -495,6 +495,13 @@ mod tests {
             method: None,
             candidates: vec![(uuid::Uuid::from_u128(ranked_first), 60.0)],
         }
+    }
+
+    #[test]
+    fn latin_letters_and_digits_but_not_hangul_or_chinese() {
+        assert!("Pundeng".chars().all(is_latin) && "420".chars().all(is_latin) && "Zoë".chars().all(is_latin));
+        assert!(!"부号".chars().any(is_latin));
+        assert!(!"（ ）".chars().any(is_latin));
     }
 
     #[test]
