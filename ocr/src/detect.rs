@@ -3,8 +3,8 @@
 //! `scripts/fuse_ppocr_model.py`), run in-process by ONNX Runtime.
 //!
 //! The model turns the capture into a map of "text here" probabilities; every blob of the map
-//! above [`PIXEL_THRESHOLD`] is one text box. The capture is scaled to fit [`CANVAS_WIDTH`] ×
-//! [`CANVAS_HEIGHT`] (padded to the multiple of 32 the model needs, so a 16:9 capture is read at
+//! above `PIXEL_THRESHOLD` is one text box. The capture is scaled to fit `CANVAS_WIDTH` ×
+//! `CANVAS_HEIGHT` (padded to the multiple of 32 the model needs, so a 16:9 capture is read at
 //! 960 × 544, not letterboxed to the full canvas), so a capture of any size from 0.5× to 3×
 //! reaches the model with its names 9–13 px tall: large
 //! enough to be found, small enough to keep a name and the level number beside it apart. The

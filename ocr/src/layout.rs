@@ -15,7 +15,7 @@
 //!    a header line where it boxed nothing at all, or nothing in line with the other label (a
 //!    dim label and totals missed, a text far right boxed), is taken only from the label's ink
 //!    right under (or over) the other table's label. Colours are told by hue and relative
-//!    saturation, which JPEG's colour subsampling dims but does not turn (see [`colour_of`]).
+//!    saturation, which JPEG's colour subsampling dims but does not turn (see `colour_of`).
 //! 3. **The name column** starts about 3.3 pitches right of the header label's left edge (rune,
 //!    spells, level and portrait come first): measured 3.25–3.3 on real captures of all three
 //!    sources and on the synthetic set. The row's own boxes there give each cell's extent, which
@@ -23,7 +23,7 @@
 //! 4. **The title** (`VICTORY` / `DEFEAT` / `승리` / `패배`) is the tallest text 3.2–5 pitches
 //!    above the first header, starting right of the mode icon (of texts within 10 % of the
 //!    tallest, the topmost: the line under the title can be boxed as tall). Its cell stops
-//!    where that line's box begins ([`line_below`]). A crop without it has no title cell, and
+//!    where that line's box begins (`line_below`). A crop without it has no title cell, and
 //!    the winner is then unknown.
 //!
 //! Item icons are not needed: a capture whose item art, colours or spacing differ from the

@@ -2,7 +2,7 @@
 //!
 //! 1. Every reading of every row is scored against every name of every friend — current Riot
 //!    IDs by game name (`nameOnly`) or, when a tag was read, in full (`full`), and older names
-//!    (`alias`) — with rapidfuzz's ratio on the [`normalize`](crate::normalize) forms (0–100).
+//!    (`alias`) — with rapidfuzz's ratio on the [`normalize`] forms (0–100).
 //! 2. Rows and friends are paired by one maximum-weight assignment (Kuhn–Munkres), so a friend is
 //!    matched to one row at most and a close second row cannot steal a name the first reads
 //!    better. The match's own players get a bonus: they are on this screen, a decoy may not be.

@@ -19,7 +19,7 @@
 //! and the cell's best name, [`MARGIN`] clear of every other choice on both sides, and at least
 //! [`FLOOR`].
 //!
-//! Like the last seats ([`seating`](crate::seating)), this never changes the answer's side or
+//! Like the last seats ([`seating`]), this never changes the answer's side or
 //! its evidence: it runs after them, only on a table whose team the board does not contradict,
 //! and only between that team's unseated players and that table's unread rows.
 

@@ -2,7 +2,8 @@
 //! ships as ONNX) run in-process by ONNX Runtime ([`crate::onnx`]): the first reader of every
 //! name cell, Tesseract reading the rows it leaves to no player. It reads Latin and Chinese, not
 //! Hangul, and it reads small Latin text better than Tesseract (the shared notes measured 7/10
-//! names on half-size captures against Tesseract's 3–5).
+//! names on half-size captures against Tesseract's 3–5). The ten name cells are read two to a
+//! run wherever they fit side by side ([`LineReader::read_lines`]), which halves the names step.
 //!
 //! The model file is fetched at set-up time (`scripts/install-deps.sh` takes it out of the wheel
 //! into [`DEFAULT_MODEL`]; `PPOCR_REC_MODEL` names another); nothing is downloaded at run time.
