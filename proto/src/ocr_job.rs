@@ -184,7 +184,7 @@ bounded!(
 
 /// The pipeline's answer: a reading, or the reason there is none.
 ///
-/// On the wire it is one flat object with a `status` field ([`WireOutput`]); serde's internally
+/// On the wire it is one flat object with a `status` field (`WireOutput`); serde's internally
 /// tagged enums would lose the path of a bad field, and every rejection must name its field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "WireOutput", into = "WireOutput")]

@@ -3,7 +3,7 @@
 //!
 //! **Flow control.** A process has `WORKER_CONCURRENCY` slots and holds at most
 //! `WORKER_PREFETCH` jobs more (up to `WORKER_PREFETCH_MAX` for jobs of well under a
-//! millisecond), delivered and waiting for the next free slot (see [`prefetch`](crate::prefetch)). It keeps one pull request open for exactly as many jobs as it
+//! millisecond), delivered and waiting for the next free slot (see `prefetch.rs`). It keeps one pull request open for exactly as many jobs as it
 //! may still hold, so a freed slot starts the next job without a round trip, a busy replica never
 //! holds more than its window, and N replicas on the same durable consumer share the queue by how
 //! fast each frees its slots. `WORKER_PREFETCH=0` pulls only for free slots.

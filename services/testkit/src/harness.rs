@@ -1,7 +1,7 @@
 //! Services and tasks run inside the test process, in the spirit of River's `rivertest`.
 //!
 //! - [`work`]: one attempt of a task's handler on one job, settled by the runtime's own rule
-//!   ([`TaskPolicy::settle`]), with the task's give-up hook run as the worker would: the test
+//!   ([`TaskPolicy::settle`](worker_runtime::TaskPolicy::settle)), with the task's give-up hook run as the worker would: the test
 //!   gets a typed [`Outcome`] instead of reading a log.
 //! - [`RunningApp`]: a whole service ([`App`]) built from its configuration and run on this
 //!   test's runtime against the test stack, stopped by the test as SIGTERM would stop it.
