@@ -16,6 +16,7 @@ use std::path::Path;
 
 use ocr::pipeline::Pipeline;
 use ocr::roster_variants::{self, Variant};
+use ocr::scoring::LabelledCapture;
 use proto::{OcrJobOutput, Side, WarningCode};
 
 /// The confidence levels the README gives the app.
@@ -69,8 +70,8 @@ fn main() {
         .find(|a| !a.starts_with('-'))
         .unwrap_or_else(|| format!("{}/../../shared/endscreens/real", env!("CARGO_MANIFEST_DIR")));
     let paths = ocr::scoring::label_files(Path::new(&dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
-    let labels: Vec<serde_json::Value> =
-        paths.iter().map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()).collect();
+    let captures: Vec<LabelledCapture> = paths.iter().map(|path| LabelledCapture::open(path).unwrap()).collect();
+    let labels: Vec<serde_json::Value> = captures.iter().map(|capture| capture.label.clone()).collect();
     let pool = roster_variants::stranger_pool(&labels);
     let mut pipeline = Pipeline::standard(ocr::ppocr::PpOcrConfig::default().load().expect("PP-OCR models"))
         .expect("tesseract with kor+eng");
@@ -79,8 +80,8 @@ fn main() {
     let mut side_levels: BTreeMap<&str, Level> = BTreeMap::new();
     let mut winner_levels: BTreeMap<&str, Level> = BTreeMap::new();
     let mut winner_unlabelled = 0;
-    for (path, label) in paths.iter().zip(&labels) {
-        let bytes = std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap();
+    for capture in &captures {
+        let (label, bytes) = (&capture.label, capture.image_bytes().unwrap());
         let id = label["id"].as_str().unwrap();
         for variant in Variant::ALL {
             let altered = roster_variants::alter(label, variant, &pool);

@@ -21,7 +21,7 @@ use std::path::Path;
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageFormat, RgbImage};
 use ocr::pipeline::Pipeline;
-use ocr::scoring::{self, Tally};
+use ocr::scoring::{self, LabelledCapture, Tally};
 use proto::OcrJobOutput;
 
 #[derive(Clone, Copy)]
@@ -127,10 +127,11 @@ fn main() {
 
     let mut tallies: BTreeMap<usize, Tally> = BTreeMap::new();
     for path in &labels {
-        let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let input: proto::OcrJobInput = serde_json::from_value(label["input"].clone()).expect("input");
-        let bytes = std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap();
-        let image = image::load_from_memory(&bytes).map(DynamicImage::into_rgb8).expect("a labelled capture decodes");
+        let capture = LabelledCapture::open(path).unwrap();
+        let (label, input) = (&capture.label, capture.input().expect("input"));
+        let image = image::load_from_memory(&capture.image_bytes().unwrap())
+            .map(DynamicImage::into_rgb8)
+            .expect("a labelled capture decodes");
         let id = label["id"].as_str().unwrap_or("?");
         let winner_labelled = label["expected"]["winnerSide"].is_string();
         for (n, variant) in Variant::ALL.into_iter().enumerate() {

@@ -72,6 +72,14 @@ pub struct Cell {
     pub y1: u32,
 }
 
+impl Cell {
+    /// The cell's pixels, at least one by one (an empty cell still gives the readers an image).
+    pub fn crop(&self, image: &RgbImage) -> RgbImage {
+        let (width, height) = (self.x1.saturating_sub(self.x0).max(1), self.y1.saturating_sub(self.y0).max(1));
+        image::imageops::crop_imm(image, self.x0, self.y0, width, height).to_image()
+    }
+}
+
 /// The two tables' rows, top to bottom.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {

@@ -188,7 +188,7 @@ impl<R: LineReader> Pipeline<R> {
             if winner_side.is_none()
                 && let Some(recogniser) = self.recogniser.as_mut()
             {
-                let reading = recogniser.read_line(&image::imageops::grayscale(&crop(&image, title_cell)))?;
+                let reading = recogniser.read_line(&image::imageops::grayscale(&title_cell.crop(&image)))?;
                 (winner_side, winner_confidence) = title::winner(&reading.text, reading.confidence);
                 title_readings.push(reading);
             }
@@ -199,15 +199,19 @@ impl<R: LineReader> Pipeline<R> {
             .flat_map(|(side, cells)| cells.iter().enumerate().map(move |(n, cell)| (side, n as u8, *cell)))
             .collect();
         let cell_of = |r: usize| seats[r].2;
+        // The neural reader takes the cells as they are (grey, light on dark, no margin):
+        // Tesseract's upscale and white frame shrink the text it sees.
+        let grey_cells: Vec<GrayImage> =
+            seats.iter().map(|&(_, _, cell)| image::imageops::grayscale(&cell.crop(&image))).collect();
         let row = |&(side, row, _): &(Side, u8, Cell), reading| Row { side, row, readings: vec![reading] };
         let mut rows: Vec<Row>;
         let mut matches;
         if let Some(recogniser) = self.recogniser.as_mut() {
-            // The neural reader takes the cells as they are (grey, light on dark, no margin):
-            // Tesseract's upscale and white frame shrink the text it sees.
-            let lines: Vec<GrayImage> =
-                seats.iter().map(|&(_, _, cell)| image::imageops::grayscale(&crop(&image, cell))).collect();
-            rows = seats.iter().zip(recogniser.read_lines(&lines)?).map(|(seat, reading)| row(seat, reading)).collect();
+            rows = seats
+                .iter()
+                .zip(recogniser.read_lines(&grey_cells)?)
+                .map(|(seat, reading)| row(seat, reading))
+                .collect();
             matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
             // Two names read in one run are read a little differently than alone (the model
             // looks across its whole input; on small, blurred text that costs letters), so a row
@@ -220,7 +224,7 @@ impl<R: LineReader> Pipeline<R> {
             if !unread.is_empty() {
                 timings.step("names_alone");
                 for &r in &unread {
-                    rows[r].readings[0] = recogniser.read_line(&lines[r])?;
+                    rows[r].readings[0] = recogniser.read_line(&grey_cells[r])?;
                 }
                 matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
             }
@@ -249,7 +253,7 @@ impl<R: LineReader> Pipeline<R> {
         if !unmatched.is_empty() {
             timings.step("second_looks");
             for &r in &unmatched {
-                let cut = crop(&image, cell_of(r));
+                let cut = cell_of(r).crop(&image);
                 for look in preprocess::SECOND_LOOKS {
                     let line = preprocess::text_line(&cut, scale, look);
                     rows[r].readings.push(self.reader.read_line(&line)?);
@@ -263,7 +267,7 @@ impl<R: LineReader> Pipeline<R> {
             }
             matches = matching::match_rows(&rows, &input.friend_dictionary, &input.teams, &input.options);
             if let Some(recogniser) = self.recogniser.as_mut() {
-                smoothed_look(recogniser, &image, &cell_of, &mut rows, &mut matches, input)?;
+                smoothed_look(recogniser, &grey_cells, &mut rows, &mut matches, input)?;
             }
         }
         timings.step("matching");
@@ -272,7 +276,7 @@ impl<R: LineReader> Pipeline<R> {
             && matches.iter().any(|m| m.friend_id.is_none())
         {
             timings.step("name_shapes");
-            let cell = |r: usize| crop(&image, cell_of(r));
+            let cell = |r: usize| cell_of(r).crop(&image);
             name_shape::seat_by_shape(shapes, cell, &mut matches, &input.friend_dictionary, &input.teams, team_a_side);
         }
         let mut warnings = seating.warnings;
@@ -361,7 +365,7 @@ impl<R: LineReader> Pipeline<R> {
     }
 
     fn read_cell(&mut self, image: &RgbImage, cell: Cell, scale: f64, look: Look) -> Result<Reading, EngineError> {
-        self.reader.read_line(&preprocess::text_line(&crop(image, cell), scale, look))
+        self.reader.read_line(&preprocess::text_line(&cell.crop(image), scale, look))
     }
 }
 
@@ -379,8 +383,7 @@ const SMOOTHING_SIGMA: f32 = 0.7;
 /// `Waffwilll` read twice as an outsider friend's `WaffWill`).
 fn smoothed_look(
     recogniser: &mut Box<dyn LineReader + Send>,
-    image: &RgbImage,
-    cell_of: &dyn Fn(usize) -> Cell,
+    grey_cells: &[GrayImage],
     rows: &mut [Row],
     matches: &mut [matching::RowMatch],
     input: &OcrJobInput,
@@ -391,8 +394,8 @@ fn smoothed_look(
     }
     let mut smoothed = rows.to_vec();
     for &r in &unmatched {
-        let grey = image::imageops::grayscale(&crop(image, cell_of(r)));
-        smoothed[r].readings.push(recogniser.read_line(&imageproc::filter::gaussian_blur_f32(&grey, SMOOTHING_SIGMA))?);
+        let blurred = imageproc::filter::gaussian_blur_f32(&grey_cells[r], SMOOTHING_SIGMA);
+        smoothed[r].readings.push(recogniser.read_line(&blurred)?);
     }
     let rematched = matching::match_rows(&smoothed, &input.friend_dictionary, &input.teams, &input.options);
     for r in confirmed_by_smoothing(matches, &rematched) {
@@ -420,17 +423,6 @@ fn confirmed_by_smoothing(before: &[matching::RowMatch], after: &[matching::RowM
 /// A letter of the Latin alphabets (with their accented forms) or a digit.
 fn is_latin(c: char) -> bool {
     c.is_ascii_alphanumeric() || (('\u{C0}'..='\u{24F}').contains(&c) && c.is_alphabetic())
-}
-
-fn crop(image: &RgbImage, cell: Cell) -> RgbImage {
-    image::imageops::crop_imm(
-        image,
-        cell.x0,
-        cell.y0,
-        cell.x1.saturating_sub(cell.x0).max(1),
-        cell.y1.saturating_sub(cell.y0).max(1),
-    )
-    .to_image()
 }
 
 /// The output of a job that failed before the pipeline ran: its input was unreadable, or its

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use proto::{OcrJobOutput, Side};
+use proto::{OcrJobInput, OcrJobOutput, Side};
 use serde_json::Value;
 
 /// The label files (`<id>.json`) of a labelled set such as `shared/endscreens/real`, sorted.
@@ -17,6 +17,36 @@ pub fn label_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// One capture of a labelled set: its label (`id`, `file`, `input`, `expected`, …) and the image
+/// the label describes, which sits beside it.
+#[derive(Debug, Clone)]
+pub struct LabelledCapture {
+    pub label: Value,
+    pub image_path: PathBuf,
+}
+
+impl LabelledCapture {
+    /// Reads the label at `label_path`.
+    pub fn open(label_path: &Path) -> std::io::Result<Self> {
+        let label: Value = serde_json::from_slice(&std::fs::read(label_path)?)?;
+        let file = label["file"].as_str().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: no \"file\"", label_path.display()))
+        })?;
+        let image_path = label_path.with_file_name(file);
+        Ok(LabelledCapture { label, image_path })
+    }
+
+    /// The job input the label gives the capture.
+    pub fn input(&self) -> serde_json::Result<OcrJobInput> {
+        serde_json::from_value(self.label["input"].clone())
+    }
+
+    /// The image file as it is on disk.
+    pub fn image_bytes(&self) -> std::io::Result<Vec<u8>> {
+        std::fs::read(&self.image_path)
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use ocr::engine::LineReader;
 use ocr::ppocr::PpOcrConfig;
+use ocr::scoring::LabelledCapture;
 
 /// Where `scripts/install-deps.sh` keeps the wheel's originals, beside the fused models.
 const ORIGINALS: (&str, &str) =
@@ -29,18 +30,16 @@ fn the_fused_models_find_and_read_what_the_originals_do_on_real_captures() {
     let labels = ocr::scoring::label_files(&dir).expect("the real captures in ../shared");
     // Every third capture: every source and kind, in a few seconds.
     for path in labels.iter().step_by(3) {
-        let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let image_path = path.with_file_name(label["file"].as_str().unwrap());
-        let image = ocr::decode::decode(&std::fs::read(&image_path).unwrap()).unwrap();
+        let capture = LabelledCapture::open(path).unwrap();
+        let image = ocr::decode::decode(&capture.image_bytes().unwrap()).unwrap();
         let boxes = fused_detector.detect(&image).unwrap();
-        assert_eq!(boxes, original_detector.detect(&image).unwrap(), "{}: boxes", image_path.display());
+        assert_eq!(boxes, original_detector.detect(&image).unwrap(), "{}: boxes", capture.image_path.display());
         let layout = ocr::layout::find(&image, &boxes).expect("a real capture is laid out");
         for cell in layout.blue.iter().chain(&layout.red) {
-            let cut = image::imageops::crop_imm(&image, cell.x0, cell.y0, cell.x1 - cell.x0, cell.y1 - cell.y0);
-            let grey = image::imageops::grayscale(&cut.to_image());
+            let grey = image::imageops::grayscale(&cell.crop(&image));
             let (read, expected) = (fused_reader.read_line(&grey).unwrap(), original_reader.read_line(&grey).unwrap());
-            assert_eq!(read.text, expected.text, "{}: {cell:?}", image_path.display());
-            assert!((read.confidence - expected.confidence).abs() < 1e-4, "{}: {cell:?}", image_path.display());
+            assert_eq!(read.text, expected.text, "{}: {cell:?}", capture.image_path.display());
+            assert!((read.confidence - expected.confidence).abs() < 1e-4, "{}: {cell:?}", capture.image_path.display());
         }
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use ocr::detect::TextDetector;
 use ocr::layout::{self, Cell, Layout};
 use ocr::pipeline::Pipeline;
+use ocr::scoring::LabelledCapture;
 use proto::{OcrJobOutput, WarningCode};
 
 fn detector() -> TextDetector {
@@ -24,10 +25,6 @@ fn find(detector: &mut TextDetector, image_path: &Path) -> Result<(image::RgbIma
     Ok((image, found))
 }
 
-fn label(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn name_cells_hold_the_names_on_every_fixture() {
     let mut detector = detector();
@@ -35,7 +32,7 @@ fn name_cells_hold_the_names_on_every_fixture() {
     for name in ["es1-0002.jpg", "es1-0006.png", "es1-0010.png", "es1-0015.jpg"] {
         let path = dir.join(name);
         let (_, found) = find(&mut detector, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let label = label(&path.with_extension("json"));
+        let label = LabelledCapture::open(&path.with_extension("json")).unwrap().label;
         for (team, cells) in [("team1", &found.blue), ("team2", &found.red)] {
             let boxes = label["details"]["nameBoxes"][team].as_array().unwrap();
             for (row, (b, cell)) in boxes.iter().zip(cells.iter()).enumerate() {
@@ -67,9 +64,7 @@ fn every_real_capture_has_two_tables_of_five_name_cells() {
     let mut detector = detector();
     let mut failures = Vec::new();
     for path in real_captures() {
-        let label = label(&path);
-        let image_path = path.with_file_name(label["file"].as_str().unwrap());
-        match find(&mut detector, &image_path) {
+        match find(&mut detector, &LabelledCapture::open(&path).unwrap().image_path) {
             Ok((image, found)) => {
                 assert_eq!((found.blue.len(), found.red.len()), (5, 5));
                 let cells: Vec<&Cell> = found.blue.iter().chain(&found.red).collect();
@@ -89,15 +84,13 @@ fn every_real_capture_gets_the_labelled_winner_and_team_a_side() {
     let mut pipeline = Pipeline::standard(models).expect("tesseract");
     let mut wrong = Vec::new();
     for path in real_captures() {
-        let label = label(&path);
-        let input: proto::OcrJobInput = serde_json::from_value(label["input"].clone()).unwrap();
-        let bytes = std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap();
-        let output = pipeline.run(&input, &bytes);
-        let score = ocr::scoring::score(&output, &label["expected"]);
+        let capture = LabelledCapture::open(&path).unwrap();
+        let output = pipeline.run(&capture.input().unwrap(), &capture.image_bytes().unwrap());
+        let score = ocr::scoring::score(&output, &capture.label["expected"]);
         assert_eq!(score.rows_wrong, 0, "{}: a row matched to the wrong friend", path.display());
         // A label without a winner (`winnerSide: null`) is not checked for it: the one such
         // capture shows `승리` (TEAM 1 won), and the pipeline says blue; see the README.
-        let winner_checked = !label["expected"]["winnerSide"].is_null();
+        let winner_checked = !capture.label["expected"]["winnerSide"].is_null();
         if !matches!(output, OcrJobOutput::Done(_)) || (winner_checked && !score.winner_right) || !score.side_right {
             wrong.push(format!("{}: {score:?}", path.file_name().unwrap().to_string_lossy()));
         }

@@ -9,6 +9,7 @@ use std::path::Path;
 use image::imageops::FilterType;
 use ocr::layout;
 use ocr::name_shape::{self, NameShapes, has_hangul};
+use ocr::scoring::LabelledCapture;
 
 #[test]
 fn every_real_hangul_name_looks_most_like_itself_as_it_is_and_halved() {
@@ -22,7 +23,8 @@ fn every_real_hangul_name_looks_most_like_itself_as_it_is_and_halved() {
     // Per copy: the lowest score of a name in its own cell, the highest of another name.
     let mut figures = std::collections::BTreeMap::<&str, (f64, f64)>::new();
     for path in labels {
-        let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let capture = LabelledCapture::open(&path).unwrap();
+        let label = &capture.label;
         let names: Vec<&str> = ["team1", "team2"]
             .iter()
             .flat_map(|team| label[team].as_array().unwrap().iter().map(|name| name.as_str().unwrap_or("")))
@@ -30,8 +32,7 @@ fn every_real_hangul_name_looks_most_like_itself_as_it_is_and_halved() {
         if !names.iter().any(|name| has_hangul(name)) {
             continue;
         }
-        let image =
-            ocr::decode::decode(&std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap()).unwrap();
+        let image = ocr::decode::decode(&capture.image_bytes().unwrap()).unwrap();
         let halved = image::imageops::resize(&image, image.width() / 2, image.height() / 2, FilterType::Triangle);
         for (copy, image) in [("as it is", image), ("halved", halved)] {
             let boxes = detector.detect(&image).expect("detection runs");
@@ -41,8 +42,7 @@ fn every_real_hangul_name_looks_most_like_itself_as_it_is_and_halved() {
                 if !has_hangul(own) {
                     continue;
                 }
-                let crop = image::imageops::crop_imm(&image, cell.x0, cell.y0, cell.x1 - cell.x0, cell.y1 - cell.y0)
-                    .to_image();
+                let crop = cell.crop(&image);
                 let itself = shapes.similarity(&crop, own);
                 cells += 1;
                 let figure = figures.entry(copy).or_insert((f64::MAX, f64::MIN));

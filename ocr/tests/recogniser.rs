@@ -7,6 +7,7 @@ use std::path::Path;
 
 use ocr::engine::LineReader;
 use ocr::ppocr::PpOcrConfig;
+use ocr::scoring::LabelledCapture;
 
 #[test]
 fn names_read_two_to_a_run_come_back_in_place_and_mostly_as_read_alone_on_real_captures() {
@@ -18,19 +19,11 @@ fn names_read_two_to_a_run_come_back_in_place_and_mostly_as_read_alone_on_real_c
     let labels = ocr::scoring::label_files(&dir).expect("the real captures in ../shared");
     let (mut names, mut same) = (0, 0);
     for path in &labels {
-        let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let image_path = path.with_file_name(label["file"].as_str().unwrap());
-        let image = ocr::decode::decode(&std::fs::read(&image_path).unwrap()).unwrap();
+        let capture = LabelledCapture::open(path).unwrap();
+        let image = ocr::decode::decode(&capture.image_bytes().unwrap()).unwrap();
         let layout = ocr::layout::find(&image, &detector.detect(&image).unwrap()).expect("a real capture is laid out");
-        let lines: Vec<_> = layout
-            .blue
-            .iter()
-            .chain(&layout.red)
-            .map(|cell| {
-                let cut = image::imageops::crop_imm(&image, cell.x0, cell.y0, cell.x1 - cell.x0, cell.y1 - cell.y0);
-                image::imageops::grayscale(&cut.to_image())
-            })
-            .collect();
+        let lines: Vec<_> =
+            layout.blue.iter().chain(&layout.red).map(|cell| image::imageops::grayscale(&cell.crop(&image))).collect();
         let alone: Vec<String> = lines.iter().map(|line| reader.read_line(line).unwrap().text).collect();
         let together: Vec<String> =
             reader.read_lines(&lines).unwrap().into_iter().map(|reading| reading.text).collect();
@@ -47,7 +40,7 @@ fn names_read_two_to_a_run_come_back_in_place_and_mostly_as_read_alone_on_real_c
                     assert!(
                         own > similarity(read, text),
                         "{}: row {r} read {read:?} alone {:?}, nearer row {other}'s {text:?}",
-                        image_path.display(),
+                        capture.image_path.display(),
                         alone[r]
                     );
                 }

@@ -3,26 +3,24 @@
 //! contradicts them. Each capture gets one variant in turn (the confidence bench runs all of
 //! them on every capture), so every variant is pinned on captures of every source.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ocr::pipeline::Pipeline;
 use ocr::roster_variants::{self, Variant};
+use ocr::scoring::LabelledCapture;
 use ocr::seating::CONFLICT_CEILING;
 use proto::{OcrJobOutput, OcrReading, WarningCode};
 use uuid::Uuid;
 
 const ALTERED: [Variant; 4] = [Variant::OneSwap, Variant::OneMoved, Variant::TwoSwaps, Variant::Strangers];
 
-fn real_labels() -> Vec<(PathBuf, serde_json::Value)> {
+fn real_captures() -> Vec<LabelledCapture> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/endscreens/real");
     let paths = ocr::scoring::label_files(&dir).unwrap_or_else(|e| {
         panic!("{}: {e} (the real captures sit in ../shared beside the repository)", dir.display())
     });
     assert!(paths.len() >= 30, "the real set lost captures: {}", paths.len());
-    paths
-        .into_iter()
-        .map(|p| (p.clone(), serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()))
-        .collect()
+    paths.iter().map(|path| LabelledCapture::open(path).unwrap()).collect()
 }
 
 fn codes(reading: &OcrReading) -> Vec<WarningCode> {
@@ -79,18 +77,17 @@ fn check(variant: Variant, reading: &OcrReading, altered: &roster_variants::Alte
 
 #[test]
 fn real_captures_with_altered_teams_report_the_conflict_and_withhold_the_side() {
-    let labels = real_labels();
-    let values: Vec<serde_json::Value> = labels.iter().map(|(_, label)| label.clone()).collect();
+    let captures = real_captures();
+    let values: Vec<serde_json::Value> = captures.iter().map(|capture| capture.label.clone()).collect();
     let pool = roster_variants::stranger_pool(&values);
     let mut pipeline =
         Pipeline::standard(ocr::ppocr::PpOcrConfig::default().load().expect("the PP-OCR models")).expect("tesseract");
     let mut wrong = Vec::new();
-    for (n, (path, label)) in labels.iter().enumerate() {
+    for (n, capture) in captures.iter().enumerate() {
         let variant = ALTERED[n % ALTERED.len()];
-        let altered = roster_variants::alter(label, variant, &pool);
-        let bytes = std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy();
-        match pipeline.run(&altered.input, &bytes) {
+        let altered = roster_variants::alter(&capture.label, variant, &pool);
+        let name = capture.image_path.file_name().unwrap().to_string_lossy();
+        match pipeline.run(&altered.input, &capture.image_bytes().unwrap()) {
             OcrJobOutput::Done(reading) => {
                 if let Some(why) = check(variant, &reading, &altered) {
                     wrong.push(format!("{name} ({}): {why}", variant.name()));

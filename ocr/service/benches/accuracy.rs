@@ -20,7 +20,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use ocr::pipeline::Pipeline;
-use ocr::scoring::{self, Tally};
+use ocr::scoring::{self, LabelledCapture, Tally};
 
 fn main() {
     let dir = std::env::args()
@@ -45,9 +45,8 @@ fn main() {
     let mut steps: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut names_read: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (n, path) in labels.iter().enumerate() {
-        let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let input: proto::OcrJobInput = serde_json::from_value(label["input"].clone()).expect("input");
-        let bytes = std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap();
+        let capture = LabelledCapture::open(path).unwrap();
+        let (label, input, bytes) = (&capture.label, capture.input().expect("input"), capture.image_bytes().unwrap());
         if n == 0 {
             pipeline.run(&input, &bytes); // warm-up
         }
@@ -73,7 +72,7 @@ fn main() {
             let rows = reading.parsed.blue.iter().chain(&reading.parsed.red);
             let texts: Vec<String> = rows.map(|row| row.game_name.clone()).collect();
             let tally = names_read.entry(label["lang"].as_str().unwrap().to_owned()).or_default();
-            tally.0 += exact_names(&label, &texts);
+            tally.0 += exact_names(label, &texts);
             tally.1 += 10;
         }
         if !score.winner_right || !score.side_right || score.rows_wrong > 0 || score.rows_missed > 0 {
@@ -167,11 +166,10 @@ fn peak_memory() -> String {
 
 /// `lol-ocr extract` on one capture, five times: process start, engine start, one reading.
 fn cold_start(label_path: &Path) {
-    let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(label_path).unwrap()).unwrap();
+    let LabelledCapture { label, image_path: image } = LabelledCapture::open(label_path).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("job.json");
     std::fs::write(&input, label["input"].to_string()).unwrap();
-    let image = label_path.with_file_name(label["file"].as_str().unwrap());
     let mut times: Vec<f64> = (0..5)
         .map(|_| {
             let started = Instant::now();
@@ -203,8 +201,7 @@ fn pp_ocr(labels: &[std::path::PathBuf]) {
     let mut times = Vec::new();
     let mut names_read: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for path in labels {
-        let label: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let image = path.with_file_name(label["file"].as_str().unwrap());
+        let LabelledCapture { label, image_path: image } = LabelledCapture::open(path).unwrap();
         let started = Instant::now();
         let output = Command::new(&python).arg(script).arg(&image).output().expect("run the PP-OCR script");
         times.push(started.elapsed().as_secs_f64() * 1000.0);

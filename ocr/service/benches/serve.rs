@@ -30,10 +30,9 @@ fn captures(dir: &Path) -> Vec<Capture> {
     labels
         .iter()
         .map(|path| {
-            let label: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-            let image = std::fs::read(path.with_file_name(label["file"].as_str().unwrap())).unwrap();
-            let document = serde_json::to_vec(&label["input"]).unwrap();
-            Capture { input: serde_json::from_value(label["input"].clone()).unwrap(), document, image }
+            let capture = scoring::LabelledCapture::open(path).unwrap();
+            let document = serde_json::to_vec(&capture.label["input"]).unwrap();
+            Capture { input: capture.input().unwrap(), document, image: capture.image_bytes().unwrap() }
         })
         .collect()
 }

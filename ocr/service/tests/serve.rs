@@ -21,9 +21,8 @@ fn real_labels() -> Vec<PathBuf> {
 
 /// A real capture's job input (as JSON) and image.
 fn real_capture(label_path: &Path) -> (Vec<u8>, Vec<u8>) {
-    let label: Value = serde_json::from_slice(&std::fs::read(label_path).unwrap()).unwrap();
-    let image = std::fs::read(label_path.with_file_name(label["file"].as_str().unwrap())).unwrap();
-    (serde_json::to_vec(&label["input"]).unwrap(), image)
+    let capture = scoring::LabelledCapture::open(label_path).unwrap();
+    (serde_json::to_vec(&capture.label["input"]).unwrap(), capture.image_bytes().unwrap())
 }
 
 fn first_capture() -> (Vec<u8>, Vec<u8>) {
