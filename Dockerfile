@@ -12,21 +12,18 @@ RUN cargo build --release --locked --bins
 # The PP-OCRv4 detection and recognition models (layout and second reader) and ONNX Runtime, the library that
 # runs them, out of the PyPI wheels that ship them, each checked against its digest: fetched at build time, never
 # at run time. The models are then fused (scripts/fuse_ppocr_model.py, as scripts/install-deps.sh does) and the
-# results checked against their digests too.
+# results checked against their digests too. The digests are scripts/checked-files.sha256, install-deps.sh's list.
 FROM python:3.11.14-slim-bookworm AS ppocr-model
-COPY scripts/fuse_ppocr_model.py scripts/fuse-requirements.txt /
+COPY scripts/fuse_ppocr_model.py scripts/fuse-requirements.txt scripts/checked-files.sha256 /
 RUN pip download --no-deps -q -d /wheel rapidocr_onnxruntime==1.4.4 \
  && python -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('/wheel/rapidocr*.whl')[0]); [open('/' + n, 'wb').write(w.read('rapidocr_onnxruntime/models/' + n)) for n in ('ch_PP-OCRv4_det_infer.onnx', 'ch_PP-OCRv4_rec_infer.onnx')]" \
- && echo "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9  /ch_PP-OCRv4_det_infer.onnx" | sha256sum -c - \
- && echo "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b  /ch_PP-OCRv4_rec_infer.onnx" | sha256sum -c - \
+ && cd / && grep -E '  ch_PP-OCRv4_(det|rec)_infer\.onnx$' checked-files.sha256 | sha256sum -c - \
  && pip download --no-deps --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64 -q -d /wheel onnxruntime==1.31.1 \
  && python -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('/wheel/onnxruntime-*.whl')[0]); open('/libonnxruntime.so.1.31.1', 'wb').write(w.read('onnxruntime/capi/libonnxruntime.so.1.31.1'))" \
- && echo "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3  /libonnxruntime.so.1.31.1" | sha256sum -c - \
  && pip install -q -r /fuse-requirements.txt \
  && python /fuse_ppocr_model.py /ch_PP-OCRv4_det_infer.onnx /ch_PP-OCRv4_det_infer.fused.onnx \
  && python /fuse_ppocr_model.py /ch_PP-OCRv4_rec_infer.onnx /ch_PP-OCRv4_rec_infer.fused.onnx \
- && echo "ec9ca4d9ded501f8227ef09e957ac3ffc669134700d8b747ddb17cb11982ee91  /ch_PP-OCRv4_det_infer.fused.onnx" | sha256sum -c - \
- && echo "eaa1912707475da11782e90a34adf3106df4df9d920115a50464733701ea1820  /ch_PP-OCRv4_rec_infer.fused.onnx" | sha256sum -c -
+ && sha256sum -c checked-files.sha256
 
 FROM debian:bookworm-slim AS runtime-base
 RUN apt-get update \

@@ -44,16 +44,18 @@ if [ "${#pip_missing[@]}" -gt 0 ]; then
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "${pip_missing[@]}"
 fi
 
-# Files made at set-up (never fetched at run time) and checked against their known digests before
-# they are installed. Usage: install_checked TARGET_DIR MAKE "NAME SHA256"...; for each file that
-# is missing or differs, `MAKE WORK_DIR NAME` writes WORK_DIR/NAME, in one scratch directory
-# shared by the calls and removed after (so a download or a virtualenv is made once, if at all).
+# Files made at set-up (never fetched at run time) and checked against their digests in
+# scripts/checked-files.sha256 (the Dockerfile checks the same list) before they are installed.
+# Usage: install_checked TARGET_DIR MAKE NAME...; for each file that is missing or differs,
+# `MAKE WORK_DIR NAME` writes WORK_DIR/NAME, in one scratch directory shared by the calls and
+# removed after (so a download or a virtualenv is made once, if at all).
 install_checked() {
     local target_dir="$1" make="$2"
     shift 2
-    local work_dir="" entry name sha256
-    for entry in "$@"; do
-        read -r name sha256 <<<"$entry"
+    local work_dir="" name sha256
+    for name in "$@"; do
+        sha256="$(awk -v name="$name" '$2 == name { print $1 }' "$REPO_ROOT/scripts/checked-files.sha256")"
+        [ -n "$sha256" ] || die "no digest for $name in scripts/checked-files.sha256"
         echo "$sha256  $target_dir/$name" | sha256sum --check --status 2>/dev/null && continue
         [ -n "$work_dir" ] || work_dir="$(mktemp -d)"
         "$make" "$work_dir" "$name"
@@ -80,9 +82,7 @@ from_wheel() {
 # its boxes) and the text-line recogniser (the names' first reader).
 models=/usr/local/share/lol-ocr
 ppocr_model() { from_wheel "$1" "$2" "rapidocr_onnxruntime==1.4.4" rapidocr_onnxruntime/models; }
-install_checked "$models" ppocr_model \
-    "ch_PP-OCRv4_det_infer.onnx d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9" \
-    "ch_PP-OCRv4_rec_infer.onnx 48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
+install_checked "$models" ppocr_model ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx
 
 # The same two models with PP-LCNetV3's scalar scale-and-shift folded into the convolutions and
 # its hard-swish as one operator (scripts/fuse_ppocr_model.py: the same arithmetic in fewer passes;
@@ -98,9 +98,7 @@ fused_model() {
     fi
     "$work_dir/venv/bin/python" "$REPO_ROOT/scripts/fuse_ppocr_model.py" "$models/${name%.fused.onnx}.onnx" "$work_dir/$name" >/dev/null
 }
-install_checked "$models" fused_model \
-    "ch_PP-OCRv4_det_infer.fused.onnx ec9ca4d9ded501f8227ef09e957ac3ffc669134700d8b747ddb17cb11982ee91" \
-    "ch_PP-OCRv4_rec_infer.fused.onnx eaa1912707475da11782e90a34adf3106df4df9d920115a50464733701ea1820"
+install_checked "$models" fused_model ch_PP-OCRv4_det_infer.fused.onnx ch_PP-OCRv4_rec_infer.fused.onnx
 
 # ONNX Runtime, the library that runs both models, loaded by `lol-ocr` and the extract worker at
 # start (`ORT_DYLIB_PATH` defaults to this path): the wheel for CPython 3.11 on manylinux 2.28,
@@ -109,8 +107,7 @@ onnxruntime_library() {
     from_wheel "$1" "$2" "onnxruntime==1.31.1" onnxruntime/capi \
         --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64
 }
-install_checked /usr/local/lib/lol-ocr onnxruntime_library \
-    "libonnxruntime.so.1.31.1 fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3"
+install_checked /usr/local/lib/lol-ocr onnxruntime_library libonnxruntime.so.1.31.1
 
 command -v cargo-nextest >/dev/null || cargo nextest --version >/dev/null 2>&1 || {
     log "cargo: installing cargo-nextest"
