@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use image::GrayImage;
-use ndarray::{Array4, ArrayView3, Axis};
+use ndarray::{Array2, Array4, ArrayView3, Axis};
 use ort::session::Session;
 use ort::value::TensorRef;
 
@@ -160,16 +160,18 @@ impl PpOcrReader {
     /// The model's input: each scaled line at its column, values in -1..1, the rest 0 (the
     /// padding RapidOCR uses).
     fn input(lines: &[(&GrayImage, u32)]) -> Array4<f32> {
-        let mut input = Array4::<f32>::zeros((1, 3, HEIGHT as usize, WIDTH as usize));
+        let mut grey = Array2::<f32>::zeros((HEIGHT as usize, WIDTH as usize));
         for (line, left) in lines {
-            for (x, y, pixel) in line.enumerate_pixels() {
-                let value = (f32::from(pixel.0[0]) / 255.0 - 0.5) / 0.5;
-                for channel in 0..3 {
-                    input[[0, channel, y as usize, (left + x) as usize]] = value;
+            for (row, mut out) in line.rows().zip(grey.outer_iter_mut()) {
+                for (pixel, value) in row.zip(out.iter_mut().skip(*left as usize)) {
+                    *value = (f32::from(pixel.0[0]) / 255.0 - 0.5) / 0.5;
                 }
             }
         }
-        input
+        // The model reads colour; a grey line is the same in all three channels.
+        grey.broadcast((1, 3, HEIGHT as usize, WIDTH as usize))
+            .expect("a plane broadcasts to three channels")
+            .to_owned()
     }
 
     /// The best class and its probability at each time step.
