@@ -67,9 +67,36 @@ impl Default for Metrics {
     }
 }
 
+/// One task's series of the [`Metrics`] families, looked up once: a job updates them without
+/// hashing its label and locking the family's map on every event.
+#[derive(Debug, Clone)]
+pub struct TaskSeries {
+    pub processed: Counter,
+    pub failed: Counter,
+    pub retried: Counter,
+    pub dead_lettered: Counter,
+    pub duration: Histogram,
+    pub pending: Gauge,
+}
+
 impl Metrics {
     pub fn label(task: &str) -> TaskLabel {
         TaskLabel { task: task.to_owned() }
+    }
+
+    /// The series of `task`, exported from this call on. Counters start at 0 rather than at the
+    /// first event: a `rate` or `increase` (the dead-letter alert) sees the first event only if
+    /// it saw the counter before it.
+    pub fn series(&self, task: &str) -> TaskSeries {
+        let label = Metrics::label(task);
+        TaskSeries {
+            processed: self.processed.get_or_create(&label).clone(),
+            failed: self.failed.get_or_create(&label).clone(),
+            retried: self.retried.get_or_create(&label).clone(),
+            dead_lettered: self.dead_lettered.get_or_create(&label).clone(),
+            duration: self.duration.get_or_create(&label).clone(),
+            pending: self.pending.get_or_create(&label).clone(),
+        }
     }
 
     /// Where a task registers its own metrics (under the same `worker_` prefix), before the

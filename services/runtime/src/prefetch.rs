@@ -186,7 +186,20 @@ impl Window {
             }
             return;
         };
-        match pull.messages.next().await {
+        let next = pull.messages.next().await;
+        self.receive(next);
+        // What else has already arrived is taken too: a burst costs the worker one turn.
+        while let Some(pull) = self.pull.as_mut()
+            && let Some(next) = pull.messages.next().now_or_never()
+        {
+            self.receive(next);
+        }
+    }
+
+    /// Take what the open pull yielded: a job, the pull's end, or its failure.
+    fn receive(&mut self, next: Option<Result<jetstream::Message, async_nats::Error>>) {
+        let Some(pull) = self.pull.as_mut() else { return };
+        match next {
             Some(Ok(message)) => {
                 let permit = pull.awaiting.pop().expect("a pull never delivers more than it asked for");
                 self.delivered.push_back(Held { message, permit });

@@ -38,7 +38,7 @@ use tracing::{Instrument, Span, field};
 
 use crate::ack::ConfirmedAcks;
 use crate::dead_letter::{DeadLetters, DeferredGiveUp, Reason};
-use crate::metrics::{Metrics, TaskLabel};
+use crate::metrics::{Metrics, TaskSeries};
 use crate::prefetch::{Held, Pace, Window};
 use crate::provision::{self, ProvisionError};
 use crate::shutdown::Shutdown;
@@ -84,7 +84,7 @@ struct Shared<T: Task> {
     acks: ConfirmedAcks,
     dead_letters: DeadLetters,
     metrics: Arc<Metrics>,
-    label: TaskLabel,
+    series: TaskSeries,
     /// `"{subject} process"`, the span name every job's trace shows, built once.
     span_name: String,
     settings: WorkerSettings,
@@ -111,19 +111,12 @@ pub async fn run<T: Task>(
         task,
         acks: ConfirmedAcks::start(js.client()),
         dead_letters: DeadLetters::new(js),
+        series: metrics.series(subject),
         metrics,
-        label: Metrics::label(subject),
         span_name: format!("{subject} process"),
         settings,
         pace: Arc::new(Pace::default()),
     });
-    // Every counter of the task is exported from the start, at 0: a `rate` or `increase` (the
-    // dead-letter alert) sees the first event only if it saw the counter before it.
-    for counter in
-        [&shared.metrics.processed, &shared.metrics.failed, &shared.metrics.retried, &shared.metrics.dead_lettered]
-    {
-        drop(counter.get_or_create(&shared.label));
-    }
     let slots = Arc::new(Semaphore::new(settings.concurrency));
     let mut window =
         Window::new(consumer, settings.concurrency, (settings.prefetch, settings.prefetch_max), shared.pace.clone());
@@ -131,6 +124,9 @@ pub async fn run<T: Task>(
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut in_flight = JoinSet::new();
+    // Made once: a new one each turn of the loop would join and leave the token's waiter list.
+    let cancelled = shutdown.cancelled();
+    tokio::pin!(cancelled);
     shared.metrics.consuming.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
         subject,
@@ -145,17 +141,23 @@ pub async fn run<T: Task>(
         window.pull().await;
         tokio::select! {
             biased;
-            () = shutdown.cancelled() => break,
+            () = &mut cancelled => break,
             slot = slots.clone().acquire_owned(), if window.has_delivered() => {
-                let slot = slot.expect("the semaphore is never closed");
-                let held = window.take().expect("a delivered job is waiting");
-                // Boxed: the job's future is a few kilobytes, which the task would otherwise
-                // copy as it is set up; a pointer moves instead.
-                in_flight.spawn(Box::pin(process(shared.clone(), held, slot)));
+                // Every delivered job a free slot can take starts now, not one per turn.
+                let mut slot = Some(slot.expect("the semaphore is never closed"));
+                while let Some(free) = slot.take() {
+                    let held = window.take().expect("a delivered job is waiting");
+                    in_flight.spawn(process(shared.clone(), held, free));
+                    if window.has_delivered() {
+                        slot = slots.clone().try_acquire_owned().ok();
+                    }
+                }
             }
             () = window.changed() => {}
             _ = heartbeat.tick() => window.heartbeat().await,
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {
+                while in_flight.try_join_next().is_some() {}
+            }
         }
     }
     let returned = window.give_back().await;
@@ -181,55 +183,54 @@ pub async fn run<T: Task>(
 }
 
 /// Handle one delivery start to finish, inside a span that continues the producer's trace.
-async fn process<T: Task>(shared: Arc<Shared<T>>, held: Held, slot: OwnedSemaphorePermit) {
-    let Held { message, permit } = held;
-    let slot = (slot, permit);
-    let Ok(info) = message.info() else {
-        tracing::warn!(subject = %message.subject, "ignoring a message without JetStream metadata");
-        return;
-    };
-    let attempt = Attempt {
-        number: u32::try_from(info.delivered).unwrap_or(u32::MAX).max(1),
-        max: shared.task.policy().max_attempts,
-    };
-    let stream_sequence = info.stream_sequence;
-    shared.metrics.pending.get_or_create(&shared.label).set(i64::try_from(info.pending).unwrap_or(i64::MAX));
-    let message_id =
-        message.headers.as_ref().and_then(|headers| headers.get("Nats-Msg-Id")).map_or("", |id| id.as_str());
-    let subject = <T::Job as proto::Job>::SUBJECT;
-    let span = tracing::info_span!(
-        "process",
-        otel.name = shared.span_name.as_str(),
-        otel.kind = "consumer",
-        otel.status_code = field::Empty,
-        messaging.system = "nats",
-        messaging.operation.type = "process",
-        messaging.destination.name = subject,
-        messaging.consumer.group.name = T::CONSUMER,
-        messaging.message.id = message_id,
-        messaging.nats.stream_sequence = stream_sequence,
-        messaging.nats.attempt = attempt.number,
-        job.outcome = field::Empty,
-        trace_id = field::Empty,
-        span_id = field::Empty,
-    );
-    // With no subscriber listening (a library user without tracing) there is nothing to
-    // parent and no log line to carry the ids, so the per-job context work is skipped.
-    if !span.is_disabled() {
-        trace_headers::continue_trace(&span, message.headers.as_ref());
-        // Every log line of the job carries these, so logs and traces can be joined.
-        span.record("trace_id", trace_headers::trace_id(&span));
-        span.record("span_id", trace_headers::span_id(&span));
-    }
-
+#[expect(clippy::manual_async_fn, reason = "an async fn would hold the message twice (below)")]
+fn process<T: Task>(shared: Arc<Shared<T>>, held: Held, slot: OwnedSemaphorePermit) -> impl Future<Output = ()> + Send {
+    // An `async` block rather than an `async fn`: an `async fn` moves its arguments into its body,
+    // where the message would take its room in the job's future a second time.
     async move {
-        let outcome = settle(&shared, &message, stream_sequence, attempt, slot).await;
-        let span = Span::current();
+        let message = &held.message;
+        let slot = (slot, held.permit);
+        let Ok(info) = message.info() else {
+            tracing::warn!(subject = %message.subject, "ignoring a message without JetStream metadata");
+            return;
+        };
+        let attempt = Attempt {
+            number: u32::try_from(info.delivered).unwrap_or(u32::MAX).max(1),
+            max: shared.task.policy().max_attempts,
+        };
+        let stream_sequence = info.stream_sequence;
+        shared.series.pending.set(i64::try_from(info.pending).unwrap_or(i64::MAX));
+        let subject = <T::Job as proto::Job>::SUBJECT;
+        let span = tracing::info_span!(
+            "process",
+            otel.name = shared.span_name.as_str(),
+            otel.kind = "consumer",
+            otel.status_code = field::Empty,
+            messaging.system = "nats",
+            messaging.operation.type = "process",
+            messaging.destination.name = subject,
+            messaging.consumer.group.name = T::CONSUMER,
+            messaging.message.id =
+                message.headers.as_ref().and_then(|headers| headers.get("Nats-Msg-Id")).map_or("", |id| id.as_str()),
+            messaging.nats.stream_sequence = stream_sequence,
+            messaging.nats.attempt = attempt.number,
+            job.outcome = field::Empty,
+            trace_id = field::Empty,
+            span_id = field::Empty,
+        );
+        // With no subscriber listening (a library user without tracing) there is nothing to
+        // parent and no log line to carry the ids, so the per-job context work is skipped.
+        if !span.is_disabled() {
+            trace_headers::continue_trace(&span, message.headers.as_ref());
+            // Every log line of the job carries these, so logs and traces can be joined.
+            span.record("trace_id", trace_headers::trace_id(&span));
+            span.record("span_id", trace_headers::span_id(&span));
+        }
+
+        let outcome = settle(&shared, message, stream_sequence, attempt, slot).instrument(span.clone()).await;
         span.record("job.outcome", outcome.as_str());
         span.record("otel.status_code", if outcome == Outcome::Succeeded { "OK" } else { "ERROR" });
     }
-    .instrument(span)
-    .await
 }
 
 async fn settle<T: Task>(
@@ -256,10 +257,11 @@ async fn settle<T: Task>(
     };
     // A redelivery may carry a give-up an earlier delivery could not finish (its hook or its
     // dead-letter copy failed): that delivery left a note of why, and no attempt runs now. One
-    // direct get per redelivery, none on a first delivery.
+    // direct get per redelivery, none on a first delivery; boxed, like every rare path here, so
+    // that its future does not weigh on every job's (see `give_up`).
     if attempt.number > 1 {
         let subject = <T::Job as proto::Job>::SUBJECT;
-        let noted = shared.dead_letters.deferred(subject, stream_sequence).await.unwrap_or_else(|error| {
+        let noted = Box::pin(shared.dead_letters.deferred(subject, stream_sequence)).await.unwrap_or_else(|error| {
             tracing::warn!(%error, "reading the note of a deferred give-up");
             None
         });
@@ -283,9 +285,9 @@ async fn settle<T: Task>(
     drop(slot);
     let took = started.elapsed();
     shared.pace.record(took);
-    shared.metrics.duration.get_or_create(&shared.label).observe(took.as_secs_f64());
+    shared.series.duration.observe(took.as_secs_f64());
     if result.is_err() {
-        shared.metrics.failed.get_or_create(&shared.label).inc();
+        shared.series.failed.inc();
     }
 
     match policy.settle(&result, attempt) {
@@ -295,7 +297,7 @@ async fn settle<T: Task>(
                 // tolerate (they are idempotent).
                 tracing::warn!(%error, "ack not confirmed by the server; the job may be delivered again");
             }
-            shared.metrics.processed.get_or_create(&shared.label).inc();
+            shared.series.processed.inc();
             tracing::info!(attempt = %attempt, elapsed_ms = started.elapsed().as_millis() as u64, "job succeeded");
             Outcome::Succeeded
         }
@@ -303,7 +305,7 @@ async fn settle<T: Task>(
             let error = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
             tracing::warn!(attempt = %attempt, retry_in_ms = delay.as_millis() as u64, error, "attempt failed; will retry");
             nak(message, delay).await;
-            shared.metrics.retried.get_or_create(&shared.label).inc();
+            shared.series.retried.inc();
             Outcome::Retrying
         }
         Settlement::GiveUp(why) => give_up(shared, message, stream_sequence, Some(&job), attempt, why).await,
@@ -337,6 +339,8 @@ pub async fn run_attempt<T: Task>(
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
     loop {
         tokio::select! {
+            // The handler first: a job done at its first poll never registers its timers.
+            biased;
             finished = &mut guarded => {
                 return finished.unwrap_or_else(|panic| {
                     Err(TaskError::Retryable(anyhow::anyhow!("handler panicked: {}", panic_message(&panic))))
@@ -347,7 +351,7 @@ pub async fn run_attempt<T: Task>(
             }
             _ = heartbeat.tick(), if progress.is_some() => {
                 if let Some(Progress { message, .. }) = progress
-                    && let Err(error) = message.ack_with(AckKind::Progress).await
+                    && let Err(error) = Box::pin(message.ack_with(AckKind::Progress)).await
                 {
                     tracing::warn!(%error, "heartbeat (in-progress ack) failed");
                 }
@@ -358,7 +362,21 @@ pub async fn run_attempt<T: Task>(
 
 /// Run the hook, store the dead letter, then terminate. Any failure before the terminate naks
 /// the message instead, so the give-up is retried and the job is never dropped.
-async fn give_up<T: Task>(
+///
+/// Boxed: giving up is rare, and its future (the hook, the dead-letter publish) would otherwise
+/// be most of the size of every job's future — allocated, and moved into its task, per job.
+fn give_up<'a, T: Task>(
+    shared: &'a Shared<T>,
+    message: &'a jetstream::Message,
+    stream_sequence: u64,
+    job: Option<&'a T::Job>,
+    attempt: Attempt,
+    why: GiveUp<'a>,
+) -> futures::future::BoxFuture<'a, Outcome> {
+    Box::pin(give_up_unboxed(shared, message, stream_sequence, job, attempt, why))
+}
+
+async fn give_up_unboxed<T: Task>(
     shared: &Shared<T>,
     message: &jetstream::Message,
     stream_sequence: u64,
@@ -386,7 +404,7 @@ async fn give_up<T: Task>(
         // The dead letter is stored; a redelivery would be given up again and de-duplicated.
         tracing::warn!(error = %term_error, "terminate not delivered");
     }
-    shared.metrics.dead_lettered.get_or_create(&shared.label).inc();
+    shared.series.dead_lettered.inc();
     tracing::error!(%reason, attempt = %attempt, error, "job given up and dead-lettered");
     Outcome::DeadLettered(reason)
 }
@@ -411,7 +429,8 @@ async fn defer_give_up<T: Task>(
 }
 
 async fn nak(message: &jetstream::Message, delay: Duration) {
-    if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
+    // Boxed as the other rare paths (see `give_up`).
+    if let Err(error) = Box::pin(message.ack_with(AckKind::Nak(Some(delay)))).await {
         tracing::warn!(%error, "nak not delivered; the job comes back after the ack wait instead");
     }
 }
