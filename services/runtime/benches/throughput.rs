@@ -109,7 +109,7 @@ async fn fill(js: &jetstream::Context, jobs: usize) {
 async fn consume(js: &jetstream::Context, concurrency: usize, prefetch: (usize, usize), jobs: usize) -> Duration {
     let started = Instant::now();
     let running = start(NoopTask { started: None }, js, concurrency, prefetch);
-    let processed = running.metrics.processed.get_or_create(&Metrics::label("extract")).clone();
+    let processed = running.metrics.series("extract").processed;
     while (processed.get() as usize) < jobs {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }

@@ -4,7 +4,6 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram};
 use prometheus_client::registry::Registry;
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TaskLabel {
@@ -80,15 +79,11 @@ pub struct TaskSeries {
 }
 
 impl Metrics {
-    pub fn label(task: &str) -> TaskLabel {
-        TaskLabel { task: task.to_owned() }
-    }
-
     /// The series of `task`, exported from this call on. Counters start at 0 rather than at the
     /// first event: a `rate` or `increase` (the dead-letter alert) sees the first event only if
     /// it saw the counter before it.
     pub fn series(&self, task: &str) -> TaskSeries {
-        let label = Metrics::label(task);
+        let label = TaskLabel { task: task.to_owned() };
         TaskSeries {
             processed: self.processed.get_or_create(&label).clone(),
             failed: self.failed.get_or_create(&label).clone(),
@@ -122,39 +117,36 @@ pub struct OpenTelemetryInstruments {
 
 impl Metrics {
     /// Register the counters and the pending gauge of `task` as observable instruments on the
-    /// global meter. They are read from the Prometheus families at each export, so `/metrics`
-    /// and OTLP never disagree. Without an exporting meter provider (`OTEL_EXPORTER_OTLP_ENDPOINT`
-    /// unset) the global meter is a no-op. Durations stay on `/metrics` (the histogram has no
+    /// global meter. They read the task's [`TaskSeries`] at each export, so `/metrics` and OTLP
+    /// never disagree. Without an exporting meter provider (`OTEL_EXPORTER_OTLP_ENDPOINT` unset)
+    /// the global meter is a no-op. Durations stay on `/metrics` (the histogram has no
     /// observable counterpart).
-    pub fn observe_for_opentelemetry(self: &Arc<Self>, task: &str) -> OpenTelemetryInstruments {
+    pub fn observe_for_opentelemetry(&self, task: &str) -> OpenTelemetryInstruments {
         let meter = opentelemetry::global::meter("worker-runtime");
-        let label = Metrics::label(task);
+        let series = self.series(task);
         let attributes = [opentelemetry::KeyValue::new("task", task.to_owned())];
-        type Pick = fn(&Metrics) -> &Family<TaskLabel, Counter>;
+        type Pick = fn(&TaskSeries) -> &Counter;
         let counters: [(&'static str, &'static str, Pick); 4] = [
-            ("worker.jobs.processed", "Jobs completed and acknowledged", |m| &m.processed),
-            ("worker.jobs.failed", "Failed attempts (retried or not)", |m| &m.failed),
-            ("worker.jobs.retried", "Attempts scheduled for a retry", |m| &m.retried),
-            ("worker.jobs.dead_lettered", "Jobs given up on and dead-lettered", |m| &m.dead_lettered),
+            ("worker.jobs.processed", "Jobs completed and acknowledged", |s| &s.processed),
+            ("worker.jobs.failed", "Failed attempts (retried or not)", |s| &s.failed),
+            ("worker.jobs.retried", "Attempts scheduled for a retry", |s| &s.retried),
+            ("worker.jobs.dead_lettered", "Jobs given up on and dead-lettered", |s| &s.dead_lettered),
         ];
         let counters = counters
             .into_iter()
             .map(|(name, description, pick)| {
-                let (metrics, label, attributes) = (Arc::clone(self), label.clone(), attributes.clone());
+                let (counter, attributes) = (pick(&series).clone(), attributes.clone());
                 meter
                     .u64_observable_counter(name)
                     .with_description(description)
-                    .with_callback(move |observer| {
-                        observer.observe(pick(&metrics).get_or_create(&label).get(), &attributes)
-                    })
+                    .with_callback(move |observer| observer.observe(counter.get(), &attributes))
                     .build()
             })
             .collect();
-        let (metrics, attributes) = (Arc::clone(self), attributes.clone());
         let pending = meter
             .i64_observable_gauge("worker.consumer.pending_jobs")
             .with_description("Jobs waiting in the durable consumer")
-            .with_callback(move |observer| observer.observe(metrics.pending.get_or_create(&label).get(), &attributes))
+            .with_callback(move |observer| observer.observe(series.pending.get(), &attributes))
             .build();
         OpenTelemetryInstruments { _counters: counters, _pending: pending }
     }

@@ -16,8 +16,9 @@ use testkit::{NatsServer, harness, wait_until};
 use tracing::Instrument;
 use worker_runtime::ack::{self, ConfirmedAcks};
 use worker_runtime::dead_letter::{DeadLetters, Reason};
+use worker_runtime::metrics::{Metrics, TaskSeries};
 use worker_runtime::publish::Publisher;
-use worker_runtime::{TaskError, metrics::Metrics, provision};
+use worker_runtime::{TaskError, provision};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -30,13 +31,9 @@ async fn setup() -> (NatsServer, async_nats::jetstream::Context, Publisher) {
     (nats, js, publisher)
 }
 
-type CounterFamily = prometheus_client::metrics::family::Family<
-    worker_runtime::metrics::TaskLabel,
-    prometheus_client::metrics::counter::Counter,
->;
-
-fn count(family: &CounterFamily) -> u64 {
-    family.get_or_create(&Metrics::label("extract")).get()
+/// The extract task's counters, as `/metrics` serves them.
+fn extract_series(metrics: &Metrics) -> TaskSeries {
+    metrics.series("extract")
 }
 
 #[tokio::test]
@@ -61,9 +58,9 @@ async fn retryable_failures_are_retried_after_the_backoff_then_succeed() {
     assert!(task.exhausted().is_empty());
     wait_until("the ack to remove the job", WAIT, || async { stored_jobs(&js).await == 0 }).await;
     // Counted when the worker hears the confirmation, which may come after the removal is seen.
-    wait_until("the job to be counted", WAIT, || async { count(&worker.metrics.processed) >= 1 }).await;
-    assert_eq!(count(&worker.metrics.retried), 2);
-    assert_eq!(count(&worker.metrics.processed), 1);
+    wait_until("the job to be counted", WAIT, || async { extract_series(&worker.metrics).processed.get() >= 1 }).await;
+    assert_eq!(extract_series(&worker.metrics).retried.get(), 2);
+    assert_eq!(extract_series(&worker.metrics).processed.get(), 1);
     worker.stop().await;
 }
 
@@ -93,7 +90,7 @@ async fn exhausted_job_runs_the_hook_once_and_is_dead_lettered() {
     assert_eq!(letter.headers.get("Dead-Letter-Msg-Id").map(|v| v.as_str()), Some("exhaust-1"));
     assert!(letter.headers.get("traceparent").is_some(), "trace context kept with the dead letter");
     assert_eq!(proto::decode::<proto::ExtractJob>(&letter.payload).unwrap(), published);
-    assert_eq!(count(&worker.metrics.dead_lettered), 1);
+    assert_eq!(extract_series(&worker.metrics).dead_lettered.get(), 1);
     worker.stop().await;
 }
 
@@ -127,7 +124,7 @@ async fn a_give_up_whose_hook_failed_records_the_real_error_on_the_next_delivery
         "the attempt that failed, not the delivery"
     );
     assert!(letter.error.contains("database unreachable"), "{}", letter.error);
-    assert_eq!(count(&worker.metrics.dead_lettered), 1);
+    assert_eq!(extract_series(&worker.metrics).dead_lettered.get(), 1);
     worker.stop().await;
     assert_eq!(nats.permission_violations(), Vec::<String>::new(), "the worker needed more than its grants");
 }
