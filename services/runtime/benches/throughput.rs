@@ -14,7 +14,8 @@
 //! the consumer's message stream, acking plainly, then confirming each ack (256 in flight), then
 //! confirming acks together as the runtime does — the server's rate when nothing but the acks
 //! stands between it and the queue. One JSON object
-//! per measurement on stdout.
+//! per measurement on stdout. With `BENCH_DRAINS_ONLY=1`, only the default window's drains on a
+//! default-sync server: the script runs them again between Graphile Worker's.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +33,7 @@ use worker_runtime::shutdown::Shutdown;
 use worker_runtime::worker::{self, WorkerSettings};
 use worker_runtime::{Attempt, Task, TaskError, TaskPolicy, provision};
 
+const DEFAULT_SYNC: &str = "worker-runtime (JetStream, default sync)";
 /// The wide window, as Graphile Worker's batched `localQueue` (500 jobs).
 const WIDE_PREFETCH: usize = 500;
 /// How far the default window widens for short jobs.
@@ -188,6 +190,26 @@ async fn drain_raw(js: &jetstream::Context, jobs: usize, acks: Acks) -> Duration
     started.elapsed()
 }
 
+/// Fill the queue with `jobs`, drain it at `concurrency` with the `prefetch` window named `window`
+/// ("" for the default one) and report the rate; for the default window, the CPU per job too.
+async fn drain(
+    system: &str,
+    nats: &NatsServer,
+    js: &jetstream::Context,
+    concurrency: usize,
+    (prefetch, window): ((usize, usize), &str),
+    jobs: usize,
+) {
+    fill(js, jobs).await;
+    let (took, cpu) = cpu_per_job(nats, jobs, consume(js, concurrency, prefetch, jobs)).await;
+    let metric = format!("drain c={concurrency}{window}");
+    report(system, &metric, (jobs as f64 / took.as_secs_f64()).into(), "jobs/s");
+    if let (Some((server, worker)), "") = (cpu, window) {
+        report(system, &format!("{metric}: nats-server CPU per job"), server.into(), "µs");
+        report(system, &format!("{metric}: worker CPU per job"), worker.into(), "µs");
+    }
+}
+
 async fn bench(system: &str, nats: &NatsServer) {
     let js = jetstream::new(nats.client().await);
     provision::ensure_all_streams(&js, 1).await.expect("provision");
@@ -214,14 +236,7 @@ async fn bench(system: &str, nats: &NatsServer) {
             ((WIDE_PREFETCH, WIDE_PREFETCH), ", prefetch 500"),
         ];
         for (prefetch, window) in windows {
-            fill(&js, jobs).await;
-            let (took, cpu) = cpu_per_job(nats, jobs, consume(&js, concurrency, prefetch, jobs)).await;
-            let metric = format!("drain c={concurrency}{window}");
-            report(system, &metric, (jobs as f64 / took.as_secs_f64()).into(), "jobs/s");
-            if let (Some((server, worker)), "") = (cpu, window) {
-                report(system, &format!("{metric}: nats-server CPU per job"), server.into(), "µs");
-                report(system, &format!("{metric}: worker CPU per job"), worker.into(), "µs");
-            }
+            drain(system, nats, &js, concurrency, (prefetch, window), jobs).await;
         }
     }
     let modes = [
@@ -258,7 +273,17 @@ async fn bench(system: &str, nats: &NatsServer) {
 #[tokio::main]
 async fn main() {
     let default_sync = NatsServer::start().await;
-    bench("worker-runtime (JetStream, default sync)", &default_sync).await;
+    if std::env::var("BENCH_DRAINS_ONLY").is_ok_and(|only| only == "1") {
+        // The drains issue 15 compares with Graphile Worker's, run again between its own.
+        let js = jetstream::new(default_sync.client().await);
+        provision::ensure_all_streams(&js, 1).await.expect("provision");
+        for concurrency in [1, 8, 64] {
+            let window = ((concurrency, DEFAULT_MAX), "");
+            drain(DEFAULT_SYNC, &default_sync, &js, concurrency, window, count("BENCH_JOBS", 20_000)).await;
+        }
+        return;
+    }
+    bench(DEFAULT_SYNC, &default_sync).await;
     drop(default_sync);
     let always = NatsServer::start_syncing_always().await;
     bench("worker-runtime (JetStream, sync always)", &always).await;
