@@ -70,7 +70,7 @@ for m in metrics:
     label = m + (" p50 / p99 (ms)" if unit[m] == "ms" else f" ({unit[m]})")
     print(f"| {label} | " + " | ".join(cell(samples[s, m], unit[m]) if (s, m) in samples else "—" for s in systems) + " |")
 graphile, runtime = "graphile-worker 0.18.0 (batched)", "worker-runtime (JetStream, default sync)"
-print(f"\nRuntime (default window) / Graphile Worker (batched), pass by pass:")
+print("\nRuntime (default window) / Graphile Worker (batched), pass by pass:")
 for c in (1, 8, 64):
     pairs = list(zip(samples.get((runtime, f"drain c={c}"), []), samples.get((graphile, f"drain c={c}"), [])))
     ratios = [r / g for r, g in pairs]
