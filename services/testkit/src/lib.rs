@@ -90,6 +90,25 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
+/// A loopback port kept while its server is down, so the server gets it back when it restarts.
+///
+/// Without it, anything may take the port meanwhile: [`free_port`]'s next caller, a client's
+/// ephemeral port, or — while a client retries against the stopped server — that very client,
+/// whose connection can be handed the port as its own and connect to itself. The socket is bound
+/// but not listening, so connections are still refused, as if nothing held the port; binding an
+/// ephemeral port or a `port 0` listener skips a bound port. Released when dropped.
+pub struct PortHold(#[expect(dead_code, reason = "held for its binding, never read")] tokio::net::TcpSocket);
+
+impl PortHold {
+    pub fn new(port: u16) -> std::io::Result<PortHold> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        // The server's own closed connections may still be in TIME_WAIT on the port.
+        socket.set_reuseaddr(true)?;
+        socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
+        Ok(PortHold(socket))
+    }
+}
+
 /// `GET http://127.0.0.1:{port}{path}` → (status, body), or `None` if nothing answers. HTTP/1.0
 /// by hand: the health endpoints are all a test needs to reach.
 pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {

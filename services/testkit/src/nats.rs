@@ -3,6 +3,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::PortHold;
+
 /// The users of `deploy/nats/nats-server.conf`, and the environment variable of each password.
 pub const NATS_USERS: [(&str, &str); 6] = [
     ("admin", "NATS_ADMIN_PASSWORD"),
@@ -22,6 +24,8 @@ pub struct NatsServer {
     /// With the shipped authorization config: each user's (random) password.
     passwords: Option<Vec<(&'static str, String)>>,
     violations: Arc<Mutex<Vec<String>>>,
+    /// The port, while the server is killed.
+    held: Option<PortHold>,
 }
 
 impl NatsServer {
@@ -48,6 +52,7 @@ impl NatsServer {
             sync_always: false,
             passwords: Some(passwords),
             violations: Arc::default(),
+            held: None,
         };
         server.spawn();
         server
@@ -55,8 +60,15 @@ impl NatsServer {
 
     fn start_with(sync_always: bool) -> NatsServer {
         let store = tempfile::tempdir().expect("temp dir for the JetStream store");
-        let mut server =
-            NatsServer { child: None, port: 0, store, sync_always, passwords: None, violations: Arc::default() };
+        let mut server = NatsServer {
+            child: None,
+            port: 0,
+            store,
+            sync_always,
+            passwords: None,
+            violations: Arc::default(),
+            held: None,
+        };
         server.spawn();
         server
     }
@@ -113,6 +125,7 @@ impl NatsServer {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            self.held = PortHold::new(self.port).ok();
         }
     }
 
@@ -125,6 +138,7 @@ impl NatsServer {
     fn spawn(&mut self) {
         // Port -1 lets the server pick a free one, which it reports; a restart reuses it.
         let port = if self.port == 0 { "-1".to_owned() } else { self.port.to_string() };
+        self.held = None;
         let mut command = nats_server_command();
         command.args(["--jetstream", "--addr", "127.0.0.1", "--port", &port, "--store_dir"]).arg(self.store.path());
         if self.sync_always {
@@ -192,6 +206,8 @@ struct ClusterNode {
     route_port: u16,
     store: tempfile::TempDir,
     child: Option<Child>,
+    /// Its ports, while the node is killed.
+    held: Vec<PortHold>,
 }
 
 impl NatsCluster {
@@ -204,6 +220,7 @@ impl NatsCluster {
                 route_port: crate::free_port(),
                 store: tempfile::tempdir().expect("temp dir for a node's store"),
                 child: None,
+                held: Vec::new(),
             })
             .collect();
         let mut cluster = NatsCluster { nodes };
@@ -229,9 +246,12 @@ impl NatsCluster {
 
     /// SIGKILL one node: no goodbye to its peers or clients.
     pub fn kill(&mut self, node: usize) {
-        if let Some(mut child) = self.nodes[node].child.take() {
+        let this = &mut self.nodes[node];
+        if let Some(mut child) = this.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            this.held =
+                [this.client_port, this.route_port].into_iter().filter_map(|port| PortHold::new(port).ok()).collect();
         }
     }
 
@@ -244,6 +264,7 @@ impl NatsCluster {
     fn spawn(&mut self, node: usize) {
         let routes =
             self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.route_port)).collect::<Vec<_>>().join(",");
+        self.nodes[node].held.clear();
         let this = &self.nodes[node];
         let mut command = nats_server_command();
         command

@@ -2,12 +2,17 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
+
+use crate::PortHold;
 
 /// `initdb` + `pg_ctl` on a free port in a temporary directory, owned by the `postgres` user
 /// when the tests run as root (Postgres refuses to run as root). Stopped and removed on drop.
 pub struct PostgresServer {
     dir: tempfile::TempDir,
     port: u16,
+    /// The port, while the server is not running (before its first start, and while stopped).
+    held: Mutex<Option<PortHold>>,
 }
 
 impl PostgresServer {
@@ -16,7 +21,10 @@ impl PostgresServer {
         if is_root() {
             run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()));
         }
-        let server = PostgresServer { dir, port: crate::free_port() };
+        // Held through `initdb` (a second or two) as through an outage: see `PortHold`.
+        let port = crate::free_port();
+        let held = PortHold::new(port).unwrap_or_else(|e| panic!("holding port {port} for Postgres: {e}"));
+        let server = PostgresServer { dir, port, held: Mutex::new(Some(held)) };
         run(as_postgres(&pg_bin("initdb"))
             .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "-D"])
             .arg(server.data()));
@@ -32,17 +40,33 @@ impl PostgresServer {
     /// Stop the server (fast shutdown: open connections are cut, as in an outage).
     pub fn stop(&self) {
         run(as_postgres(&pg_bin("pg_ctl")).args(["-m", "fast", "-w", "stop", "-D"]).arg(self.data()));
+        *self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(
+            PortHold::new(self.port)
+                .unwrap_or_else(|e| panic!("holding port {} while Postgres is down: {e}", self.port)),
+        );
     }
 
     /// Start it again on the same port, with its data.
     pub fn resume(&self) {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
-        run(as_postgres(&pg_bin("pg_ctl"))
+        let log = self.dir.path().join("postgres.log");
+        let started = as_postgres(&pg_bin("pg_ctl"))
             .args(["-w", "-t", "30", "-o", &options, "-l"])
-            .arg(self.dir.path().join("postgres.log"))
+            .arg(&log)
             .arg("-D")
             .arg(self.data())
-            .arg("start"));
+            .arg("start")
+            .output()
+            .unwrap_or_else(|e| panic!("running pg_ctl start: {e}"));
+        // The server's own log says why it did not start; the directory is gone after the test.
+        assert!(
+            started.status.success(),
+            "Postgres did not start on port {}: {}\n{}",
+            self.port,
+            String::from_utf8_lossy(&started.stdout),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
     }
 
     fn data(&self) -> PathBuf {
