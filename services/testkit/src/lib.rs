@@ -85,18 +85,40 @@ pub fn signal(child: &tokio::process::Child, name: &str) {
     assert!(status.success(), "kill -{name} {pid} failed");
 }
 
-/// A free TCP port on loopback (for a child's health endpoint).
+/// A free TCP port on loopback for a test's server, below the kernel's ephemeral range.
+///
+/// A port from that range (what `bind` to port 0 gives) is also where every client connection
+/// on the machine takes its own port from, so while the server is not yet listening, or stopped
+/// for a fault, any connection of any test could take it, and the server could not bind.
 pub fn free_port() -> u16 {
+    use rand::Rng;
+    const LOWEST: u16 = 10_000;
+    let below = ephemeral_range_start();
+    if below > LOWEST {
+        for _ in 0..1_000 {
+            let port = rand::rng().random_range(LOWEST..below);
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return port;
+            }
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// The first port of `net.ipv4.ip_local_port_range` (Linux's default where it cannot be read).
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 /// A loopback port kept while its server is down, so the server gets it back when it restarts.
 ///
-/// Without it, anything may take the port meanwhile: [`free_port`]'s next caller, a client's
-/// ephemeral port, or — while a client retries against the stopped server — that very client,
-/// whose connection can be handed the port as its own and connect to itself. The socket is bound
-/// but not listening, so connections are still refused, as if nothing held the port; binding an
-/// ephemeral port or a `port 0` listener skips a bound port. Released when dropped.
+/// Without it, another test's [`free_port`] may pick it meanwhile (and, for a port in the
+/// ephemeral range, any client connection may take it as its own). The socket is bound but not
+/// listening, so connections are still refused, as if nothing held the port. Released when
+/// dropped.
 pub struct PortHold(#[expect(dead_code, reason = "held for its binding, never read")] tokio::net::TcpSocket);
 
 impl PortHold {

@@ -70,12 +70,13 @@ pub fn client_for(endpoint: &str) -> aws_sdk_s3::Client {
 pub struct S3Server {
     child: Option<std::process::Child>,
     port: u16,
+    /// The port, while the server is stopped.
+    held: Option<crate::PortHold>,
 }
 
 impl S3Server {
     pub async fn start() -> S3Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let mut server = S3Server { child: None, port };
+        let mut server = S3Server { child: None, port: crate::free_port(), held: None };
         server.spawn().await;
         server
     }
@@ -92,6 +93,7 @@ impl S3Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            self.held = crate::PortHold::new(self.port).ok();
         }
     }
 
@@ -123,6 +125,7 @@ impl S3Server {
     }
 
     async fn spawn(&mut self) {
+        self.held = None;
         let bin = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| "moto_server".to_owned());
         let child = std::process::Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
