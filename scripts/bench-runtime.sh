@@ -9,7 +9,9 @@
 # Then the drains issue 15 compares (Graphile Worker batched, the runtime's default window on a
 # default-sync server) run BENCH_ROUNDS more times (default 4), the two systems taking turns, so
 # that both face the machine's swings (±20 % between runs minutes apart on a shared VM); the table
-# gives those drains' median over every pass with their range, and the ratio pass by pass.
+# gives those drains' median over every pass with their range, and the ratio pass by pass. Each
+# repeated pass starts with an unreported warm-up drain on both sides, and every Graphile Worker
+# drain with a vacuumed jobs table (see bench/graphile/bench.mjs).
 #
 # Sizes: BENCH_JOBS (drain, default 20000), BENCH_ENQUEUE_JOBS (5000), BENCH_LATENCY_JOBS (1000).
 set -euo pipefail
