@@ -51,21 +51,15 @@ impl PostgresServer {
         self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
         let log = self.dir.path().join("postgres.log");
-        let started = as_postgres(&pg_bin("pg_ctl"))
-            .args(["-w", "-t", "30", "-o", &options, "-l"])
-            .arg(&log)
-            .arg("-D")
-            .arg(self.data())
-            .arg("start")
-            .output()
-            .unwrap_or_else(|e| panic!("running pg_ctl start: {e}"));
         // The server's own log says why it did not start; the directory is gone after the test.
-        assert!(
-            started.status.success(),
-            "Postgres did not start on port {}: {}\n{}",
-            self.port,
-            String::from_utf8_lossy(&started.stdout),
-            std::fs::read_to_string(&log).unwrap_or_default()
+        run_explained(
+            as_postgres(&pg_bin("pg_ctl"))
+                .args(["-w", "-t", "30", "-o", &options, "-l"])
+                .arg(&log)
+                .arg("-D")
+                .arg(self.data())
+                .arg("start"),
+            || std::fs::read_to_string(&log).unwrap_or_default(),
         );
     }
 
@@ -99,11 +93,17 @@ fn as_postgres(program: &std::path::Path) -> Command {
 }
 
 fn run(command: &mut Command) {
+    run_explained(command, String::new);
+}
+
+/// Run `command`; if it fails, panic with its output and what `explain` adds.
+fn run_explained(command: &mut Command, explain: impl FnOnce() -> String) {
     let output = command.output().unwrap_or_else(|e| panic!("running {command:?}: {e}"));
     assert!(
         output.status.success(),
-        "{command:?} failed: {}{}",
+        "{command:?} failed: {}{}{}",
         String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        String::from_utf8_lossy(&output.stderr),
+        explain()
     );
 }
