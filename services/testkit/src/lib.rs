@@ -24,6 +24,7 @@ pub mod harness;
 mod nats;
 mod ocr_server;
 mod png_bomb;
+mod ports;
 mod postgres;
 mod prometheus;
 mod s3;
@@ -33,6 +34,7 @@ pub use database::TestDatabase;
 pub use nats::{NatsCluster, NatsServer};
 pub use ocr_server::{OcrServer, Reply};
 pub use png_bomb::png_bomb;
+pub use ports::{PortHold, free_port};
 pub use postgres::PostgresServer;
 pub use prometheus::PrometheusServer;
 pub use s3::{S3Server, TestBucket, client_for as s3_client_for};
@@ -83,52 +85,6 @@ pub fn signal(child: &tokio::process::Child, name: &str) {
     let status =
         std::process::Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().expect("run kill");
     assert!(status.success(), "kill -{name} {pid} failed");
-}
-
-/// A free TCP port on loopback for a test's server, below the kernel's ephemeral range.
-///
-/// A port from that range (what `bind` to port 0 gives) is also where every client connection
-/// on the machine takes its own port from, so while the server is not yet listening, or stopped
-/// for a fault, any connection of any test could take it, and the server could not bind.
-pub fn free_port() -> u16 {
-    use rand::Rng;
-    const LOWEST: u16 = 10_000;
-    let below = ephemeral_range_start();
-    if below > LOWEST {
-        for _ in 0..1_000 {
-            let port = rand::rng().random_range(LOWEST..below);
-            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-                return port;
-            }
-        }
-    }
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
-}
-
-/// The first port of `net.ipv4.ip_local_port_range` (Linux's default where it cannot be read).
-fn ephemeral_range_start() -> u16 {
-    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|range| range.split_whitespace().next()?.parse().ok())
-        .unwrap_or(32_768)
-}
-
-/// A loopback port kept while its server is down, so the server gets it back when it restarts.
-///
-/// Without it, another test's [`free_port`] may pick it meanwhile (and, for a port in the
-/// ephemeral range, any client connection may take it as its own). The socket is bound but not
-/// listening, so connections are still refused, as if nothing held the port. Released when
-/// dropped.
-pub struct PortHold(#[expect(dead_code, reason = "held for its binding, never read")] tokio::net::TcpSocket);
-
-impl PortHold {
-    pub fn new(port: u16) -> std::io::Result<PortHold> {
-        let socket = tokio::net::TcpSocket::new_v4()?;
-        // The server's own closed connections may still be in TIME_WAIT on the port.
-        socket.set_reuseaddr(true)?;
-        socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
-        Ok(PortHold(socket))
-    }
 }
 
 /// `GET http://127.0.0.1:{port}{path}` → (status, body), or `None` if nothing answers. HTTP/1.0

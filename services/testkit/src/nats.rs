@@ -3,7 +3,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::PortHold;
+use crate::ports::ServerProcess;
 
 /// The users of `deploy/nats/nats-server.conf`, and the environment variable of each password.
 pub const NATS_USERS: [(&str, &str); 6] = [
@@ -17,15 +17,14 @@ pub const NATS_USERS: [(&str, &str); 6] = [
 
 /// A nats-server with JetStream on loopback, owned by one test. Killed when dropped.
 pub struct NatsServer {
-    child: Option<Child>,
+    /// Before `store`: fields drop in order, and the process goes before its files.
+    process: ServerProcess,
     port: u16,
     store: tempfile::TempDir,
     sync_always: bool,
     /// With the shipped authorization config: each user's (random) password.
     passwords: Option<Vec<(&'static str, String)>>,
     violations: Arc<Mutex<Vec<String>>>,
-    /// The port, while the server is killed.
-    held: Option<PortHold>,
 }
 
 impl NatsServer {
@@ -46,13 +45,12 @@ impl NatsServer {
         let passwords = NATS_USERS.iter().map(|(user, _)| (*user, uuid::Uuid::new_v4().simple().to_string())).collect();
         let store = tempfile::tempdir().expect("temp dir for the JetStream store");
         let mut server = NatsServer {
-            child: None,
+            process: ServerProcess::default(),
             port: 0,
             store,
             sync_always: false,
             passwords: Some(passwords),
             violations: Arc::default(),
-            held: None,
         };
         server.spawn();
         server
@@ -61,13 +59,12 @@ impl NatsServer {
     fn start_with(sync_always: bool) -> NatsServer {
         let store = tempfile::tempdir().expect("temp dir for the JetStream store");
         let mut server = NatsServer {
-            child: None,
+            process: ServerProcess::default(),
             port: 0,
             store,
             sync_always,
             passwords: None,
             violations: Arc::default(),
-            held: None,
         };
         server.spawn();
         server
@@ -104,7 +101,7 @@ impl NatsServer {
 
     /// The server's process id while it runs (benchmarks read its CPU time).
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.process.id()
     }
 
     pub fn url(&self) -> String {
@@ -122,11 +119,7 @@ impl NatsServer {
 
     /// Stop the server abruptly (SIGKILL): in-flight work on the server side is cut off.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-            self.held = PortHold::new(self.port).ok();
-        }
+        self.process.kill_holding(&[self.port]);
     }
 
     /// Start again on the same port with the same store, as after a crash or an upgrade.
@@ -138,7 +131,7 @@ impl NatsServer {
     fn spawn(&mut self) {
         // Port -1 lets the server pick a free one, which it reports; a restart reuses it.
         let port = if self.port == 0 { "-1".to_owned() } else { self.port.to_string() };
-        self.held = None;
+        self.process.release_ports();
         let mut command = nats_server_command();
         command.args(["--jetstream", "--addr", "127.0.0.1", "--port", &port, "--store_dir"]).arg(self.store.path());
         if self.sync_always {
@@ -154,7 +147,7 @@ impl NatsServer {
         }
         let (child, port) = launch(command, self.violations.clone());
         self.port = port;
-        self.child = Some(child);
+        self.process.started(child);
     }
 }
 
@@ -204,10 +197,9 @@ struct ClusterNode {
     name: String,
     client_port: u16,
     route_port: u16,
+    /// Before `store`: fields drop in order, and the process goes before its files.
+    process: ServerProcess,
     store: tempfile::TempDir,
-    child: Option<Child>,
-    /// Its ports, while the node is killed.
-    held: Vec<PortHold>,
 }
 
 impl NatsCluster {
@@ -218,9 +210,8 @@ impl NatsCluster {
                 name: format!("n{}", i + 1),
                 client_port: crate::free_port(),
                 route_port: crate::free_port(),
+                process: ServerProcess::default(),
                 store: tempfile::tempdir().expect("temp dir for a node's store"),
-                child: None,
-                held: Vec::new(),
             })
             .collect();
         let mut cluster = NatsCluster { nodes };
@@ -247,12 +238,7 @@ impl NatsCluster {
     /// SIGKILL one node: no goodbye to its peers or clients.
     pub fn kill(&mut self, node: usize) {
         let this = &mut self.nodes[node];
-        if let Some(mut child) = this.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-            this.held =
-                [this.client_port, this.route_port].into_iter().filter_map(|port| PortHold::new(port).ok()).collect();
-        }
+        this.process.kill_holding(&[this.client_port, this.route_port]);
     }
 
     /// Start a killed node again on its ports and store.
@@ -264,7 +250,7 @@ impl NatsCluster {
     fn spawn(&mut self, node: usize) {
         let routes =
             self.nodes.iter().map(|n| format!("nats://127.0.0.1:{}", n.route_port)).collect::<Vec<_>>().join(",");
-        self.nodes[node].held.clear();
+        self.nodes[node].process.release_ports();
         let this = &self.nodes[node];
         let mut command = nats_server_command();
         command
@@ -274,7 +260,7 @@ impl NatsCluster {
             .arg("--store_dir")
             .arg(this.store.path());
         let (child, _) = launch(command, Arc::default());
-        self.nodes[node].child = Some(child);
+        self.nodes[node].process.started(child);
     }
 
     /// Until the nodes have elected a JetStream meta leader, stream calls fail.
@@ -285,19 +271,5 @@ impl NatsCluster {
             async move { js.query_account().await.is_ok() }
         })
         .await;
-    }
-}
-
-impl Drop for NatsCluster {
-    fn drop(&mut self) {
-        for node in 0..self.nodes.len() {
-            self.kill(node);
-        }
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

@@ -1,5 +1,7 @@
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 
+use crate::ports::ServerProcess;
+
 /// A bucket of its own for one test on the S3 API server behind `S3_ENDPOINT`.
 pub struct TestBucket {
     pub name: String,
@@ -68,15 +70,13 @@ pub fn client_for(endpoint: &str) -> aws_sdk_s3::Client {
 /// A private S3 API server (moto) for tests that stop it. Killed when dropped. Its objects live
 /// in memory, so a restarted server is empty.
 pub struct S3Server {
-    child: Option<std::process::Child>,
+    process: ServerProcess,
     port: u16,
-    /// The port, while the server is stopped.
-    held: Option<crate::PortHold>,
 }
 
 impl S3Server {
     pub async fn start() -> S3Server {
-        let mut server = S3Server { child: None, port: crate::free_port(), held: None };
+        let mut server = S3Server { process: ServerProcess::default(), port: crate::free_port() };
         server.spawn().await;
         server
     }
@@ -90,11 +90,7 @@ impl S3Server {
     }
 
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-            self.held = crate::PortHold::new(self.port).ok();
-        }
+        self.process.kill_holding(&[self.port]);
     }
 
     /// Freeze the server (SIGSTOP): connections are accepted by the kernel but nothing answers,
@@ -109,7 +105,7 @@ impl S3Server {
     }
 
     fn send(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("the server is running").id();
+        let pid = self.process.id().expect("the server is running");
         let status = std::process::Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(pid.to_string())
@@ -125,7 +121,7 @@ impl S3Server {
     }
 
     async fn spawn(&mut self) {
-        self.held = None;
+        self.process.release_ports();
         let bin = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| "moto_server".to_owned());
         let child = std::process::Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
@@ -133,18 +129,12 @@ impl S3Server {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
-        self.child = Some(child);
+        self.process.started(child);
         let client = self.client();
         crate::wait_until("the S3 API server to answer", std::time::Duration::from_secs(30), || {
             let client = client.clone();
             async move { client.list_buckets().send().await.is_ok() }
         })
         .await;
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
