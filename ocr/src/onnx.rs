@@ -59,7 +59,7 @@ const ARENA_FIRST_CHUNK: usize = 96 << 20;
 /// Why: each session's own arena starts small and grows by doubling, and a reading's tensors
 /// scattered over those chunks left ~100 MB resident after the detector's first run. Held in one
 /// chunk from the start they stay packed: a warm process reading the 33 real captures peaked at
-/// 243 instead of 271 MB, its readings unchanged and no slower (README, *Measured*). `ort` has no
+/// 243 instead of 271 MB, its readings unchanged and no slower (docs/ocr.md, *One memory arena*). `ort` has no
 /// safe call for an environment's allocator, hence the C API here.
 fn share_one_arena(environment: &Environment) -> ort::Result<()> {
     let api = ort::api();
