@@ -383,7 +383,7 @@ async fn in_http_mode_a_permanent_answer_of_the_server_fails_the_job_at_once() {
 #[tokio::test]
 async fn in_http_mode_an_ocr_server_killed_mid_job_is_retried_and_done_once_it_is_back() {
     let (nats, db, bucket) = (NatsServer::start().await, TestDatabase::create().await, TestBucket::create().await);
-    let mut server = OcrServer::start(&[]).await;
+    let server = OcrServer::start(&[]).await;
     let (port, url) = (server.port(), server.url());
     // Retries 2–4 s, then 4–8 s apart: time for the server to come back before the last attempt.
     let env = [
@@ -400,12 +400,12 @@ async fn in_http_mode_an_ocr_server_killed_mid_job_is_retried_and_done_once_it_i
         http_get(port, "/metrics").await.is_some_and(|(_, m)| m.contains("lol_ocr_in_flight 1\n"))
     })
     .await;
-    server.kill().await;
+    let killed = server.kill().await;
     wait_until("the attempt to fail and be retried", Duration::from_secs(30), || async {
         worker.metric("worker_jobs_retried_total").await >= 1
     })
     .await;
-    let server = OcrServer::start_on(port, &[]).await;
+    let server = killed.restart(&[]).await;
     let row = wait_for_status(&db.pool, seeded.attachment_id, "DONE", Duration::from_secs(60)).await;
     assert!(row.attempts >= 2, "done on a later attempt: {}", row.attempts);
     assert_eq!(served(&server, 200).await, 1, "the restarted server gave the reading");

@@ -32,7 +32,7 @@ mod s3;
 pub use collector::OtlpCollector;
 pub use database::TestDatabase;
 pub use nats::{NatsCluster, NatsServer};
-pub use ocr_server::{OcrServer, Reply};
+pub use ocr_server::{KilledOcrServer, OcrServer, Reply};
 pub use png_bomb::png_bomb;
 pub use ports::{PortHold, free_port};
 pub use postgres::PostgresServer;

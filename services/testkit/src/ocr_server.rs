@@ -5,9 +5,25 @@ use std::process::Stdio;
 
 use tokio::process::{Child, Command};
 
+use crate::PortHold;
+
 pub struct OcrServer {
     child: Child,
     port: u16,
+}
+
+/// A server killed by [`OcrServer::kill`], its port kept for it.
+pub struct KilledOcrServer {
+    port: u16,
+    held: Option<PortHold>,
+}
+
+impl KilledOcrServer {
+    /// Start again on the same port, with `env`.
+    pub async fn restart(self, env: &[(&str, &str)]) -> OcrServer {
+        drop(self.held);
+        OcrServer::start_on(self.port, env).await
+    }
 }
 
 /// One answer of `POST /v1/extract`.
@@ -24,8 +40,7 @@ impl OcrServer {
         OcrServer::start_on(crate::free_port(), env).await
     }
 
-    /// Start on `port`, e.g. again after [`OcrServer::kill`].
-    pub async fn start_on(port: u16, env: &[(&str, &str)]) -> OcrServer {
+    async fn start_on(port: u16, env: &[(&str, &str)]) -> OcrServer {
         let child = OcrServer::spawn(port, env);
         crate::wait_ready(port, "lol-ocr serve").await;
         OcrServer { child, port }
@@ -61,9 +76,11 @@ impl OcrServer {
         crate::signal(&self.child, "TERM");
     }
 
-    /// SIGKILL and wait until the process is gone.
-    pub async fn kill(&mut self) {
+    /// SIGKILL and wait until the process is gone; its port is held for
+    /// [`KilledOcrServer::restart`] (see [`PortHold`]).
+    pub async fn kill(mut self) -> KilledOcrServer {
         self.child.kill().await.expect("kill lol-ocr serve");
+        KilledOcrServer { port: self.port, held: PortHold::new(self.port).ok() }
     }
 
     /// The server's peak resident memory so far (`VmHWM`), in MiB.
