@@ -30,40 +30,30 @@ pub struct NatsServer {
 impl NatsServer {
     /// Start on a free port with a fresh store.
     pub async fn start() -> NatsServer {
-        Self::start_with(false)
+        Self::start_with(false, None)
     }
 
     /// Start a server that fsyncs every JetStream write (`sync_interval: always`) instead of the
     /// default of every 2 minutes, for durability comparisons.
     pub async fn start_syncing_always() -> NatsServer {
-        Self::start_with(true)
+        Self::start_with(true, None)
     }
 
     /// Start with the shipped `deploy/nats/nats-server.conf` (users and permissions), each
     /// user with a fresh random password.
     pub async fn start_with_auth() -> NatsServer {
         let passwords = NATS_USERS.iter().map(|(user, _)| (*user, uuid::Uuid::new_v4().simple().to_string())).collect();
-        let store = tempfile::tempdir().expect("temp dir for the JetStream store");
-        let mut server = NatsServer {
-            process: ServerProcess::default(),
-            port: 0,
-            store,
-            sync_always: false,
-            passwords: Some(passwords),
-            violations: Arc::default(),
-        };
-        server.spawn();
-        server
+        Self::start_with(false, Some(passwords))
     }
 
-    fn start_with(sync_always: bool) -> NatsServer {
+    fn start_with(sync_always: bool, passwords: Option<Vec<(&'static str, String)>>) -> NatsServer {
         let store = tempfile::tempdir().expect("temp dir for the JetStream store");
         let mut server = NatsServer {
             process: ServerProcess::default(),
             port: 0,
             store,
             sync_always,
-            passwords: None,
+            passwords,
             violations: Arc::default(),
         };
         server.spawn();

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use crate::PortHold;
 
@@ -21,10 +21,9 @@ impl PostgresServer {
         if is_root() {
             run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()));
         }
-        // Held through `initdb` (a second or two) as through an outage: see `PortHold`.
-        let port = crate::free_port();
-        let held = PortHold::new(port).unwrap_or_else(|e| panic!("holding port {port} for Postgres: {e}"));
-        let server = PostgresServer { dir, port, held: Mutex::new(Some(held)) };
+        let server = PostgresServer { dir, port: crate::free_port(), held: Mutex::default() };
+        // Held through `initdb` (a second or two) as through an outage.
+        server.hold_port();
         run(as_postgres(&pg_bin("initdb"))
             .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "-D"])
             .arg(server.data()));
@@ -40,15 +39,12 @@ impl PostgresServer {
     /// Stop the server (fast shutdown: open connections are cut, as in an outage).
     pub fn stop(&self) {
         run(as_postgres(&pg_bin("pg_ctl")).args(["-m", "fast", "-w", "stop", "-D"]).arg(self.data()));
-        *self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(
-            PortHold::new(self.port)
-                .unwrap_or_else(|e| panic!("holding port {} while Postgres is down: {e}", self.port)),
-        );
+        self.hold_port();
     }
 
     /// Start it again on the same port, with its data.
     pub fn resume(&self) {
-        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        self.held().take();
         let options = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
         let log = self.dir.path().join("postgres.log");
         // The server's own log says why it did not start; the directory is gone after the test.
@@ -61,6 +57,16 @@ impl PostgresServer {
                 .arg("start"),
             || std::fs::read_to_string(&log).unwrap_or_default(),
         );
+    }
+
+    /// Keep the port while the server is not running (see `PortHold`).
+    fn hold_port(&self) {
+        let hold = PortHold::new(self.port).unwrap_or_else(|e| panic!("holding port {} for Postgres: {e}", self.port));
+        *self.held() = Some(hold);
+    }
+
+    fn held(&self) -> MutexGuard<'_, Option<PortHold>> {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn data(&self) -> PathBuf {
